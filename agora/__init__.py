@@ -1,0 +1,5 @@
+"""Agora: open-source social commerce."""
+
+from agora.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,19 @@
+"""Reads for people, with what the caller may see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from agora.accounts.models import ApiToken, User
+from agora.core.errors import NotFound
+
+
+def get_user_by_username(username: str) -> User:
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"No user '{username}'.")
+    return user
+
+
+def list_tokens(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user)
