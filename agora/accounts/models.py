@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +32,7 @@ class User(AbstractUser):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(models.functions.Lower("username"), name="user_username_ci_unique"),
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
         ]
 
     def __str__(self) -> str:

@@ -34,7 +34,7 @@ from agora.core.money import check_currency
 from agora.core.text import clean_text
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
-TOKEN_PREFIX = "agora_"
+TOKEN_PREFIX = "agora_"  # noqa: S105 (a public prefix, not a secret)
 RESERVED_USERNAMES = {"admin", "api", "static", "media", "me", "root", "support", "agora"}
 
 

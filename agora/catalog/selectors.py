@@ -7,13 +7,13 @@ from functools import reduce
 from operator import or_
 
 from django.core.cache import cache
-from django.db.models import Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from agora.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
 from agora.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
 from agora.shops.models import Shop
 from agora.shops.permissions import ShopAction
-from agora.shops.selectors import Viewer, can
+from agora.shops.selectors import Viewer, can, require
 
 SORTS: dict[str, tuple[str, ...]] = {
     "newest": ("-published_at", "-id"),
@@ -73,7 +73,8 @@ def get_category(slug: str) -> Category:
 
 def category_path(category: Category) -> list[Category]:
     by_id = {c.pk: c for c in Category.objects.all()}
-    path, node = [], by_id.get(category.pk)
+    path: list[Category] = []
+    node = by_id.get(category.pk)
     while node is not None and len(path) < 20:
         path.append(node)
         node = by_id.get(node.parent_id) if node.parent_id else None
@@ -172,6 +173,47 @@ def stock_report(*, shop: Shop, viewer: Viewer, low: int = 5) -> QuerySet[Varian
     return Variant.objects.filter(shop=shop).select_related("product").order_by("stock_quantity", "sku")
 
 
+def staff_products(*, shop: Shop, viewer: Viewer, status: str = "", q: str = "") -> QuerySet[Product]:
+    """A shop's products, drafts included, for its staff: price range, total stock and photos in fixed queries.
+
+    ``q`` matches words in the title only (the seller looks for a product they know).
+    """
+    require(viewer, shop, ShopAction.VIEW_DRAFTS)
+    products = Product.objects.filter(shop=shop)
+    if status in ProductStatus.values:
+        products = products.filter(status=status)
+    for word in q.replace("\x00", "").split()[:MAX_QUERY_WORDS]:
+        products = products.filter(title__icontains=word)
+    return (
+        products.annotate(
+            price_min=Min("variants__price"),
+            price_max=Max("variants__price"),
+            stock_total=Sum("variants__stock_quantity"),
+            variant_count=Count("variants"),
+        )
+        .prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"), to_attr="photo_list")
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def shop_catalog_summary(*, shop: Shop, viewer: Viewer, low: int = 5) -> dict[str, int]:
+    """Counts for a shop's dashboard: products by status, active variants out of stock or running low."""
+    require(viewer, shop, ShopAction.VIEW_DRAFTS)
+    counts = Product.objects.filter(shop=shop).aggregate(
+        published=Count("id", filter=Q(status=ProductStatus.PUBLISHED)),
+        draft=Count("id", filter=Q(status=ProductStatus.DRAFT)),
+    )
+    counts.update(
+        Variant.objects.filter(shop=shop, is_active=True).aggregate(
+            out_of_stock=Count("id", filter=Q(stock_quantity=0)),
+            low_stock=Count("id", filter=Q(stock_quantity__gt=0, stock_quantity__lte=low)),
+        )
+    )
+    return counts
+
+
 __all__ = [
     "SORTS",
     "category_path",
@@ -184,5 +226,7 @@ __all__ = [
     "public_products",
     "related_products",
     "search_products",
+    "shop_catalog_summary",
+    "staff_products",
     "stock_report",
 ]

@@ -197,7 +197,11 @@ def delete_product(*, actor: User, product: Product) -> None:
     images = list(product.images.all())  # type: ignore[attr-defined]
     with transaction.atomic():
         product.delete()
-    transaction.on_commit(lambda: [_delete_files(image) for image in images])
+    def _cleanup() -> None:
+        for image in images:
+            _delete_files(image)
+
+    transaction.on_commit(_cleanup)
 
 
 def publish_product(*, actor: User, product: Product) -> Product:
@@ -233,14 +237,23 @@ def add_image(*, actor: User, product: Product, upload: object, alt: str = "") -
     image = clean_image(upload, field="image")
     data = image.content.read()
     image.content.seek(0)
-    with transaction.atomic():
-        position = (product.images.aggregate(m=Max("position"))["m"] or 0) + 1  # type: ignore[attr-defined]
-        photo = ProductImage(product=product, width=image.width, height=image.height, alt=alt, position=position)
-        photo.image.save(image.content.name or "photo.jpg", image.content, save=False)
-        small, medium = make_thumbnail(data, 240), make_thumbnail(data, 640)
-        photo.thumbnail_small.save(small.name or "small.jpg", small, save=False)
-        photo.thumbnail_medium.save(medium.name or "medium.jpg", medium, save=False)
-        photo.save()
+    # Files are written before the short transaction (slow work holds no lock); if the insert fails they go.
+    photo = ProductImage(product=product, width=image.width, height=image.height, alt=alt)
+    photo.image.save(image.content.name or "photo.jpg", image.content, save=False)
+    small, medium = make_thumbnail(data, 240), make_thumbnail(data, 640)
+    photo.thumbnail_small.save(small.name or "small.jpg", small, save=False)
+    photo.thumbnail_medium.save(medium.name or "medium.jpg", medium, save=False)
+    try:
+        with transaction.atomic():
+            # The product row lock makes the photo limit hold when two uploads race.
+            Product.objects.select_for_update().filter(pk=product.pk).first()
+            if product.images.count() >= MAX_IMAGES:  # type: ignore[attr-defined]
+                raise ProductInvalid(f"A product has at most {MAX_IMAGES} photos. Remove one first.", field="image")
+            photo.position = (product.images.aggregate(m=Max("position"))["m"] or 0) + 1  # type: ignore[attr-defined]
+            photo.save()
+    except Exception:
+        _delete_files(photo)
+        raise
     return photo
 
 

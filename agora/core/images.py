@@ -67,27 +67,27 @@ def clean_image(upload: object, *, field: str = "image", max_side: int = 2000) -
             code="image_too_large",
             field=field,
         )
-    with Image.open(io.BytesIO(data)) as img:
-        img = ImageOps.exif_transpose(img) or img
-        img.thumbnail((max_side, max_side))
+    with Image.open(io.BytesIO(data)) as source:
+        picture: Image.Image = ImageOps.exif_transpose(source) or source
+        picture.thumbnail((max_side, max_side))
         out = io.BytesIO()
-        if img.mode in ("RGBA", "LA", "P"):
-            img = img.convert("RGBA")
-            img.save(out, "PNG", optimize=True)
+        if picture.mode in ("RGBA", "LA", "P"):
+            picture = picture.convert("RGBA")
+            picture.save(out, "PNG", optimize=True)
             ext = "png"
         else:
-            img = img.convert("RGB")
-            img.save(out, "JPEG", quality=88, optimize=True)
+            picture = picture.convert("RGB")
+            picture.save(out, "JPEG", quality=88, optimize=True)
             ext = "jpg"
-        size = img.size
+        size = picture.size
     return CleanImage(ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ext}"), size[0], size[1])
 
 
 def make_thumbnail(data: bytes, side: int) -> ContentFile[bytes]:
     """A JPEG thumbnail that fits in a ``side``×``side`` square."""
-    with Image.open(io.BytesIO(data)) as img:
-        img = img.convert("RGB")
-        img.thumbnail((side, side))
+    with Image.open(io.BytesIO(data)) as source:
+        picture = source.convert("RGB")
+        picture.thumbnail((side, side))
         out = io.BytesIO()
-        img.save(out, "JPEG", quality=82, optimize=True)
+        picture.save(out, "JPEG", quality=82, optimize=True)
     return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}_{side}.jpg")

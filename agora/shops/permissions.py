@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from agora.shops.models import Role
 
 
-class ShopAction(str, Enum):
+class ShopAction(StrEnum):
     VIEW_DRAFTS = "view_drafts"
     MANAGE_PRODUCTS = "manage_products"
     EDIT_SHOP = "edit_shop"

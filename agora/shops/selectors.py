@@ -20,7 +20,7 @@ def role_of(user: Viewer, shop: Shop) -> str | None:
     cache: dict[int, str | None] = getattr(user, "_shop_roles", {})
     if shop.pk not in cache:
         cache[shop.pk] = Membership.objects.filter(shop=shop, user=user).values_list("role", flat=True).first()
-        user._shop_roles = cache  # type: ignore[union-attr]
+        user._shop_roles = cache  # type: ignore[union-attr,attr-defined]
     return cache[shop.pk]
 
 

@@ -1,0 +1,41 @@
+"""Domain errors on the web: a form shows them next to the field; anything else gets an error page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from agora.core.errors import DomainError, NotAuthenticated
+
+
+def apply_domain_error(form: forms.BaseForm, exc: DomainError) -> None:
+    """Attach a service's error to the form field it concerns (or to the whole form)."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+class DomainErrorMiddleware:
+    """Turns a DomainError that escaped a view into a page with the right status and the error's message."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, NotAuthenticated):
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        return render(
+            request,
+            "web/error.html",
+            {"status": exception.status, "message": exception.message, "code": exception.code},
+            status=exception.status,
+        )
