@@ -39,8 +39,12 @@ migrate: install
 demo: migrate
 	$(PY) manage.py demo --if-empty
 
-static: install
+# Collected again only when a static file or a dependency changed, so a second `make run` is quick.
+STATIC_SOURCES := $(shell find agora -path '*/static/*' -type f 2>/dev/null)
+var/static/staticfiles.json: $(STATIC_SOURCES) $(VENV)/.base-installed
 	$(PY) manage.py collectstatic --noinput -v 0
+
+static: var/static/staticfiles.json
 
 run: demo static
 	@echo ""
@@ -69,7 +73,8 @@ e2e: install-test
 	$(VENV)/bin/pytest --ds agora.settings_test tests/e2e -q
 
 messages: install-test
-	cd agora && ../$(PY) ../manage.py makemessages -l ru --ignore='*/tests/*' && ../$(PY) ../manage.py compilemessages
+	$(PY) manage.py makemessages -l ru --no-obsolete -i '.venv/*' -i 'var/*' -i 'tests/*' -i '*/tests/*' -i 'bench/*'
+	$(PY) manage.py compilemessages -i .venv
 
 bench: install-test
 	bash bench/run.sh

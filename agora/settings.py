@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "channels",
+    # Ships the Swagger UI assets that /api/v1/docs loads from our own static files (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -4,11 +4,13 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from agora.api.api import api
+from agora.core.views import healthz
 
 admin.site.site_header = "Agora back office"
 admin.site.site_title = "Agora back office"
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -7,7 +7,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from agora.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
 from agora.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
@@ -26,10 +26,12 @@ MAX_QUERY_WORDS = 8
 
 def _with_listing_data(products: QuerySet[Product]) -> QuerySet[Product]:
     """What a product card shows, in a fixed number of queries whatever the page size."""
-    return products.select_related("shop", "category").annotate(
-        price_from=Min("variants__price", filter=Q(variants__is_active=True))
-    ).prefetch_related(
-        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"), to_attr="photo_list")
+    return (
+        products.select_related("shop", "category")
+        .annotate(price_from=Min("variants__price", filter=Q(variants__is_active=True)))
+        .prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"), to_attr="photo_list")
+        )
     )
 
 
@@ -89,6 +91,7 @@ def search_products(
     tag: str = "",
     sort: str = "newest",
     viewer: Viewer = None,
+    status: str = "",
 ) -> QuerySet[Product]:
     """Products matching every word of ``q`` in the title, description, tags or shop name.
 
@@ -101,6 +104,8 @@ def search_products(
         products = public_products()
         if shop is not None:
             products = products.filter(shop=shop)
+    if status:
+        products = products.filter(status=status)
     if category is not None:
         products = products.filter(category_id__in=descendant_ids(category))
     if tag:
@@ -121,10 +126,15 @@ def search_products(
     return _with_listing_data(products).order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
+def _variants_in_order() -> QuerySet[Variant]:
+    # With their shop: a variant's price is shown in the shop's currency, without a query per variant.
+    return Variant.objects.select_related("shop").order_by("position", "id")
+
+
 def get_product(*, product_id: int, viewer: Viewer = None) -> Product:
     product = (
         Product.objects.select_related("shop", "category")
-        .prefetch_related("tags", "images", Prefetch("variants", queryset=Variant.objects.order_by("position", "id")))
+        .prefetch_related("tags", "images", Prefetch("variants", queryset=_variants_in_order()))
         .filter(pk=product_id)
         .first()
     )
@@ -136,7 +146,7 @@ def get_product(*, product_id: int, viewer: Viewer = None) -> Product:
 def get_product_by_slug(*, shop_slug: str, product_slug: str, viewer: Viewer = None) -> Product:
     product = (
         Product.objects.select_related("shop", "category")
-        .prefetch_related("tags", "images", Prefetch("variants", queryset=Variant.objects.order_by("position", "id")))
+        .prefetch_related("tags", "images", Prefetch("variants", queryset=_variants_in_order()))
         .filter(shop__slug=shop_slug, slug=product_slug)
         .first()
     )
@@ -170,7 +180,12 @@ def stock_report(*, shop: Shop, viewer: Viewer, low: int = 5) -> QuerySet[Varian
     """Variants of a shop by ascending stock, for staff."""
     if not can(viewer, shop, ShopAction.VIEW_DRAFTS):
         return Variant.objects.none()
-    return Variant.objects.filter(shop=shop).select_related("product").order_by("stock_quantity", "sku")
+    return (
+        Variant.objects.filter(shop=shop)
+        .select_related("product")
+        .annotate(is_low=ExpressionWrapper(Q(stock_quantity__lte=low), output_field=BooleanField()))
+        .order_by("stock_quantity", "sku")
+    )
 
 
 def staff_products(*, shop: Shop, viewer: Viewer, status: str = "", q: str = "") -> QuerySet[Product]:
