@@ -1,7 +1,9 @@
 """Test settings: the real settings, with static files served unhashed and mail kept in memory."""
 
 from agora.settings import *  # noqa: F403
-from agora.settings import STORAGES
+from agora.settings import STATIC_ROOT, STORAGES
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

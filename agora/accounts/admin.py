@@ -20,7 +20,7 @@ from agora.accounts.services import revoke_all_tokens, revoke_token
 
 
 class AgoraUserCreationForm(AdminUserCreationForm):  # type: ignore[misc]
-    class Meta(AdminUserCreationForm.Meta):  # type: ignore[misc]
+    class Meta(AdminUserCreationForm.Meta):  # type: ignore[name-defined,misc]
         model = User
         fields = ("username", "email")
 
@@ -33,7 +33,7 @@ class AgoraUserCreationForm(AdminUserCreationForm):  # type: ignore[misc]
 
 
 class AgoraUserChangeForm(UserChangeForm):  # type: ignore[misc]
-    class Meta(UserChangeForm.Meta):  # type: ignore[misc]
+    class Meta(UserChangeForm.Meta):  # type: ignore[name-defined,misc]
         model = User
 
     def clean_email(self) -> str:
@@ -92,7 +92,9 @@ class AgoraUserAdmin(UserAdmin):  # type: ignore[type-arg]
     def avatar_preview(self, obj: User) -> str:
         if not obj.avatar_thumbnail:
             return "—"
-        return format_html('<img src="{}" alt="" width="80" height="80" style="border-radius:50%">', obj.avatar_thumbnail.url)
+        return format_html(
+            '<img src="{}" alt="" width="80" height="80" style="border-radius:50%">', obj.avatar_thumbnail.url
+        )
 
     @admin.action(description=_("Revoke all API tokens of the selected people"), permissions=["change"])
     def revoke_api_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

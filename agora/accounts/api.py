@@ -52,7 +52,7 @@ def login(request: HttpRequest, payload: LoginIn) -> dict[str, Any]:
     return {"token": raw, "user": user}
 
 
-@router.post("auth/logout", response=responses({204: None}))
+@router.post("auth/logout", response=responses({204: None}), summary="Logout")
 def logout_view(request: HttpRequest) -> Status[None]:
     """Revoke the token this request was made with (or end the browser session)."""
     user = user_of(request)

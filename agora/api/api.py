@@ -5,7 +5,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, reverse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Swagger
 
@@ -47,14 +47,26 @@ def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., Ht
     return wrapper
 
 
+def api_root(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+    """/api/v1/ itself: where to read about the API (ninja's own root is an HTML 404 outside DEBUG)."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    links = {
+        "docs": request.build_absolute_uri(reverse("api:openapi-view")),
+        "openapi": request.build_absolute_uri(reverse("api:openapi-json")),
+    }
+    return api.create_response(request, links, status=200)
+
+
 class AgoraAPI(NinjaAPI):
     def _get_urls(self) -> list[URLResolver | URLPattern]:
-        return [
-            URLPattern(url.pattern, _json_not_allowed(url.callback), url.default_args, url.name)
-            if isinstance(url, URLPattern)
-            else url
-            for url in super()._get_urls()
-        ]
+        urls = []
+        for url in super()._get_urls():
+            if isinstance(url, URLPattern):
+                view = api_root if url.name == "api-root" else url.callback
+                url = URLPattern(url.pattern, _json_not_allowed(view), url.default_args, url.name)
+            urls.append(url)
+        return urls
 
 
 api = AgoraAPI(

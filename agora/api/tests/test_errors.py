@@ -142,3 +142,14 @@ def test_a_method_the_path_does_not_have_is_a_json_405(api):
     assert response.status_code == 405
     assert response["Allow"] == "GET"
     assert response.json() == {"detail": "The DELETE method is not allowed here.", "code": "method_not_allowed"}
+
+
+def test_the_api_root_points_to_the_docs(api):
+    response = api.call("GET", "/api/v1/")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "docs": "http://testserver/api/v1/docs",
+        "openapi": "http://testserver/api/v1/openapi.json",
+    }
+    assert api.call("POST", "/api/v1/").status_code == 405

@@ -278,7 +278,11 @@ def _shops(rng: random.Random, user_count: int) -> list[ShopPlan]:
                 owner=owner,
                 staff=tuple(staff),
                 logo=ImageSpec(
-                    (320, 320), niche.palette[:3], rng.randrange(0, 360, 45), "ring", initials(niche.shop_name)
+                    (320, 320),
+                    (niche.palette[0], niche.palette[1], niche.palette[2]),
+                    rng.randrange(0, 360, 45),
+                    "ring",
+                    initials(niche.shop_name),
                 ),
                 created_days_ago=rng.randint(200, 700),
             )
