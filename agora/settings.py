@@ -172,6 +172,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 # Login attempts per identifier (and per client address) inside the window.
 AGORA_LOGIN_RATE_LIMIT = int(os.environ.get("AGORA_LOGIN_RATE_LIMIT", "5"))
 AGORA_LOGIN_RATE_WINDOW = int(os.environ.get("AGORA_LOGIN_RATE_WINDOW", "300"))
+# How many proxies of ours stand in front of the web processes (0: none, trust REMOTE_ADDR only).
+AGORA_TRUSTED_PROXIES = int(os.environ.get("AGORA_TRUSTED_PROXIES", "0"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Agora <no-reply@agora.local>")

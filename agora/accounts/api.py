@@ -25,9 +25,10 @@ from agora.accounts.schemas import (
     TokenIn,
     TokenOut,
 )
-from agora.api.auth import OPTIONAL_AUTH, OPTIONAL_SECURITY, client_ip, token_of, user_of
+from agora.api.auth import OPTIONAL_AUTH, OPTIONAL_SECURITY, token_of, user_of
 from agora.api.pagination import PagePagination
 from agora.api.schemas import Id, MessageOut, Slug, responses
+from agora.core.http import client_ip
 
 router = Router(tags=["accounts"])
 

@@ -95,8 +95,3 @@ def viewer_of(request: HttpRequest) -> User | AnonymousUser:
 def token_of(request: HttpRequest) -> ApiToken | None:
     """The API token this request came with, if it came with one."""
     return getattr(request, "api_token", None)
-
-
-def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites it.
-    return str(request.META.get("REMOTE_ADDR") or "")

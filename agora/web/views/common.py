@@ -11,12 +11,9 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from agora.catalog.selectors import SORTS
+from agora.core.http import client_ip
 
-
-def client_ip(request: HttpRequest) -> str:
-    # Behind a proxy the deployment sets REMOTE_ADDR correctly (e.g. with a trusted-proxy middleware);
-    # X-Forwarded-For is not trusted here because anybody can send it.
-    return str(request.META.get("REMOTE_ADDR", ""))
+__all__ = ["client_ip"]
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
