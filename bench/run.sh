@@ -29,6 +29,18 @@ fi
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/agora-bench.XXXXXX")
 SERVER_PID=""
+STEP_PID=""
+
+# Each long step runs in the background and is waited for: bash runs a trap only once the
+# foreground command is over, so a TERM would otherwise wait for minutes of seeding or load.
+step() {
+  "$@" &
+  STEP_PID=$!
+  local rc=0
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=""
+  return "$rc"
+}
 
 stop_server() {
   [ -n "$SERVER_PID" ] || return 0
@@ -46,6 +58,10 @@ stop_server() {
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local status=$?
+  if [ -n "$STEP_PID" ]; then
+    kill -TERM "$STEP_PID" 2>/dev/null || true
+    wait "$STEP_PID" 2>/dev/null || true
+  fi
   stop_server
   if [ -f "$WORK_DIR/server.log" ]; then
     mkdir -p "$OUT_DIR" && cp "$WORK_DIR/server.log" "$OUT_DIR/server.log"
@@ -92,13 +108,14 @@ start_local_redis() {
   die "Redis did not start"
 }
 
-# The seeded database of an earlier run is reused while nothing that shapes the data has changed
-# (sizes, seed, migrations, models, services, the demo loader): seeding takes far longer than the load.
+# The seeded database of an earlier run is reused while the data sizes, the seed, the migrations
+# and the demo loader are unchanged: seeding takes far longer than the load. A change elsewhere
+# that alters the data (a service writing a new field) needs BENCH_RESEED=1.
 seed_key() {
   {
     echo "$PRODUCTS $USERS $SEED"
-    find agora -type f \( -path '*/migrations/*.py' -o -path 'agora/core/demo/*' -o -path '*/commands/demo.py' \
-      -o -name models.py -o -name services.py \) -print0 | LC_ALL=C sort -z | xargs -0 cat
+    find agora -type f \( -path '*/migrations/*.py' -o -path 'agora/core/demo/*.py' -o -path '*/commands/demo.py' \) \
+      -print0 | LC_ALL=C sort -z | xargs -0 cat
   } | sha256sum | cut -c1-12
 }
 
@@ -144,8 +161,8 @@ fi
 mkdir -p "$AGORA_VAR_DIR"
 
 log "migrate and collect static files ($LABEL)"
-"$PY" manage.py migrate --noinput -v 0
-"$PY" manage.py collectstatic --noinput -v 0
+step "$PY" manage.py migrate --noinput -v 0
+step "$PY" manage.py collectstatic --noinput -v 0
 
 if [ "${BENCH_SKIP_SEED:-0}" = 1 ]; then
   log "seeding skipped (BENCH_SKIP_SEED=1): using the data already in the database"
@@ -157,7 +174,7 @@ else
   # A database we did not create may already hold data: never add a second copy to it.
   [ "$MODE" != given ] || seed_args+=(--if-empty)
   start=$SECONDS
-  "$PY" manage.py demo "${seed_args[@]}"
+  step "$PY" manage.py demo "${seed_args[@]}"
   echo "seeded in $((SECONDS - start)) s"
   case $MODE in
     postgres) "$PY" -m bench.database postgres-save "$PG_ADMIN_URL" agora_bench "$KEY" ;;
@@ -194,7 +211,7 @@ done
 [ "$ready" = 1 ] || { cat "$WORK_DIR/server.log" >&2; die "no answer from $BASE_URL/healthz after 60 s"; }
 
 status=0
-"$PY" -m bench "$BASE_URL" --scenarios "$SCENARIOS" --label "$LABEL" --server "$SERVER_DESC" \
+step "$PY" -m bench "$BASE_URL" --scenarios "$SCENARIOS" --label "$LABEL" --server "$SERVER_DESC" \
   --server-pgid "$SERVER_PID" --out-dir "$OUT_DIR" || status=$?
 stop_server
 if [ "$status" != 0 ] && [ -s "$WORK_DIR/server.log" ]; then

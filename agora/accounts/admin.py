@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from agora.accounts.models import ApiToken, User
 from agora.accounts.services import revoke_all_tokens, revoke_token
@@ -56,6 +56,9 @@ class ApiTokenInline(admin.TabularInline):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiToken]:
+        return super().get_queryset(request).select_related("user")  # each row's title names its user
+
 
 @admin.register(User)
 class AgoraUserAdmin(UserAdmin):  # type: ignore[type-arg]
@@ -88,6 +91,9 @@ class AgoraUserAdmin(UserAdmin):  # type: ignore[type-arg]
     inlines = (ApiTokenInline,)
     actions = ("revoke_api_tokens",)
 
+    def get_inline_instances(self, request: HttpRequest, obj: User | None = None) -> list[Any]:
+        return super().get_inline_instances(request, obj) if obj is not None else []  # no tokens before the user
+
     @admin.display(description=_("avatar"))
     def avatar_preview(self, obj: User) -> str:
         if not obj.avatar_thumbnail:
@@ -111,7 +117,11 @@ class TokenStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("active", _("Active")), ("revoked", _("Revoked")), ("expired", _("Expired"))]
+        return [
+            ("active", pgettext_lazy("API token state", "Active")),
+            ("revoked", pgettext_lazy("API token state", "Revoked")),
+            ("expired", pgettext_lazy("API token state", "Expired")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
         now = timezone.now()

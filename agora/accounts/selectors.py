@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from agora.accounts.models import ApiToken, User
 from agora.core.errors import NotFound
@@ -11,7 +12,7 @@ from agora.core.errors import NotFound
 def get_user_by_username(username: str) -> User:
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
-        raise NotFound(f"No user '{username}'.")
+        raise NotFound(_("No user '%(username)s'.") % {"username": username})
     return user
 
 

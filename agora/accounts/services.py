@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from agora.accounts.errors import (
     EmailTaken,
@@ -50,18 +52,18 @@ def normalize_email(email: str) -> str:
     try:
         validate_email(email)
     except DjangoValidationError:
-        raise SignupError(f"'{email}' is not a valid e-mail address.", field="email") from None
+        raise SignupError(_("'%(email)s' is not a valid e-mail address.") % {"email": email}, field="email") from None
     return email
 
 
 def check_username(username: str) -> str:
     username = clean_text(username, field="username", max_length=30, required=True)
     if not USERNAME_RE.match(username):
-        raise SignupError(
-            "A username has 3 to 30 letters, digits, dots, dashes or underscores.", field="username"
-        )
+        raise SignupError(_("A username has 3 to 30 letters, digits, dots, dashes or underscores."), field="username")
     if username.lower() in RESERVED_USERNAMES:
-        raise UsernameTaken(f"The username '{username}' is reserved. Choose another.", field="username")
+        raise UsernameTaken(
+            _("The username '%(username)s' is reserved. Choose another.") % {"username": username}, field="username"
+        )
     return username
 
 
@@ -70,9 +72,11 @@ def signup(*, username: str, email: str, password: str, display_name: str = "") 
     email = normalize_email(email)
     display_name = clean_text(display_name, field="display_name", max_length=80)
     if User.objects.filter(username__iexact=username).exists():
-        raise UsernameTaken(f"The username '{username}' is taken. Choose another.", field="username")
+        raise UsernameTaken(
+            _("The username '%(username)s' is taken. Choose another.") % {"username": username}, field="username"
+        )
     if User.objects.filter(email__iexact=email).exists():
-        raise EmailTaken("An account with this e-mail address exists. Sign in or reset the password.", field="email")
+        raise EmailTaken(_("An account with this e-mail address exists. Sign in or reset the password."), field="email")
     candidate = User(username=username, email=email, display_name=display_name)
     _password_errors(password, candidate)
     candidate.set_password(password)
@@ -81,7 +85,7 @@ def signup(*, username: str, email: str, password: str, display_name: str = "") 
             candidate.save()
     except IntegrityError:
         # Two sign-ups raced for the same name or address: the loser is told, nothing half-made stays.
-        raise UsernameTaken("That username or e-mail address was just taken. Choose another.") from None
+        raise UsernameTaken(_("That username or e-mail address was just taken. Choose another.")) from None
     return candidate
 
 
@@ -92,7 +96,12 @@ def authenticate(*, identifier: str, password: str, client_ip: str = "") -> User
     for scope, key in (("login-id", identifier), ("login-ip", client_ip)):
         if key and ratelimit.attempts(scope, key) >= limit * (4 if scope == "login-ip" else 1):
             raise LoginRateLimited(
-                f"Too many failed sign-in attempts. Wait {window // 60} minutes and try again.",
+                ngettext(
+                    "Too many failed sign-in attempts. Wait %(minutes)d minute and try again.",
+                    "Too many failed sign-in attempts. Wait %(minutes)d minutes and try again.",
+                    window // 60,
+                )
+                % {"minutes": window // 60},
                 retry_after=window,
             )
     user = django_authenticate(None, username=identifier, password=password)
@@ -103,7 +112,7 @@ def authenticate(*, identifier: str, password: str, client_ip: str = "") -> User
                 ratelimit.hit("login-ip", client_ip, limit=limit * 4, window=window)
         except RateLimited:
             pass  # this attempt is refused anyway; the next one meets the check above
-        raise InvalidCredentials("The username/e-mail or the password is wrong.")
+        raise InvalidCredentials(_("The username/e-mail or the password is wrong."))
     ratelimit.reset("login-id", identifier)
     assert isinstance(user, User)
     return user
@@ -143,7 +152,7 @@ def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
 def revoke_token(*, user: User, token_id: int) -> ApiToken:
     token = ApiToken.objects.filter(pk=token_id, user=user).first()
     if token is None:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         token.refresh_from_db()
@@ -167,10 +176,11 @@ def update_profile(
     if bio is not None:
         user.bio = clean_text(bio, field="bio", max_length=500)
     if language is not None:
-        codes = [code for code, _ in settings.LANGUAGES]
+        codes = [code for code, _name in settings.LANGUAGES]
         if language not in codes:
             raise ValidationFailed(
-                f"Unknown language '{language}'. Choose one of: {', '.join(codes)}.",
+                _("Unknown language '%(language)s'. Choose one of: %(codes)s.")
+                % {"language": language, "codes": ", ".join(codes)},
                 code="unknown_language",
                 field="language",
             )
@@ -198,7 +208,7 @@ def set_avatar(*, user: User, upload: object) -> User:
 
 def change_password(*, user: User, old_password: str, new_password: str) -> User:
     if not user.check_password(old_password):
-        raise InvalidCredentials("The current password is wrong.", field="old_password")
+        raise InvalidCredentials(_("The current password is wrong."), field="old_password")
     _password_errors(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -211,7 +221,7 @@ def request_password_reset(*, email: str, client_ip: str = "") -> None:
 
     address = (email or "").strip().lower()
     if not address or "\x00" in address:
-        raise ValidationFailed("Enter the e-mail address of your account.", code="required", field="email")
+        raise ValidationFailed(_("Enter the e-mail address of your account."), code="required", field="email")
     ratelimit.hit("reset", client_ip or address, limit=10, window=3600)
     user = User.objects.filter(email__iexact=address, is_active=True).first()
     if user is None:
@@ -226,9 +236,9 @@ def user_for_reset_link(*, uidb64: str, token: str) -> User:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
         user = User.objects.get(pk=pk, is_active=True)
     except (ValueError, TypeError, OverflowError, User.DoesNotExist):
-        raise InvalidResetLink("This reset link is not valid. Ask for a new one.") from None
+        raise InvalidResetLink(_("This reset link is not valid. Ask for a new one.")) from None
     if not default_token_generator.check_token(user, token):
-        raise InvalidResetLink("This reset link has expired or was already used. Ask for a new one.")
+        raise InvalidResetLink(_("This reset link has expired or was already used. Ask for a new one."))
     return user
 
 

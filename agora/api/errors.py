@@ -100,10 +100,14 @@ def install(api: NinjaAPI) -> None:
             return respond(request, error_body(_("The request body is too large."), "too_large"), 413)
         if exc.status_code == 400 and isinstance(cause, ValueError):
             # json.JSONDecodeError and UnicodeDecodeError both land here.
-            where = f" (line {cause.lineno}, column {cause.colno})" if isinstance(cause, json.JSONDecodeError) else ""
-            return respond(
-                request, error_body(_("The request body is not valid JSON") + where + ".", "malformed_json"), 400
-            )
+            if isinstance(cause, json.JSONDecodeError):
+                detail = _("The request body is not valid JSON (line %(line)d, column %(column)d).") % {
+                    "line": cause.lineno,
+                    "column": cause.colno,
+                }
+            else:
+                detail = _("The request body is not valid JSON.")
+            return respond(request, error_body(detail, "malformed_json"), 400)
         codes = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
         return respond(request, error_body(str(exc), codes.get(exc.status_code, "error")), exc.status_code)
 

@@ -21,7 +21,7 @@ class Category(models.Model):
 
     class Meta:
         ordering = ["position", "name"]
-        verbose_name_plural = "categories"
+        verbose_name_plural = _("categories")
 
     def __str__(self) -> str:
         return self.name
@@ -47,9 +47,7 @@ class Product(models.Model):
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80)
     description = models.TextField(_("description"), max_length=20000, blank=True)
-    category = models.ForeignKey(
-        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products"
-    )
+    category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products")
     tags = models.ManyToManyField(Tag, blank=True, related_name="products")
     status = models.CharField(max_length=16, choices=ProductStatus.choices, default=ProductStatus.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)

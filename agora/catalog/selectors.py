@@ -8,6 +8,7 @@ from operator import or_
 
 from django.core.cache import cache
 from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from agora.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
 from agora.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
@@ -69,7 +70,7 @@ def descendant_ids(category: Category) -> list[int]:
 def get_category(slug: str) -> Category:
     category = Category.objects.select_related("parent").filter(slug=slug).first()
     if category is None:
-        raise CategoryNotFound(f"No category '{slug}'.")
+        raise CategoryNotFound(_("No category '%(slug)s'.") % {"slug": slug})
     return category
 
 
@@ -139,7 +140,7 @@ def get_product(*, product_id: int, viewer: Viewer = None) -> Product:
         .first()
     )
     if product is None or not _visible(product, viewer):
-        raise ProductNotFound(f"No product {product_id}.")
+        raise ProductNotFound(_("No product %(id)s.") % {"id": product_id})
     return product
 
 
@@ -151,7 +152,7 @@ def get_product_by_slug(*, shop_slug: str, product_slug: str, viewer: Viewer = N
         .first()
     )
     if product is None or not _visible(product, viewer):
-        raise ProductNotFound("This product does not exist or is not published.")
+        raise ProductNotFound(_("This product does not exist or is not published."))
     return product
 
 
@@ -164,7 +165,7 @@ def _visible(product: Product, viewer: Viewer) -> bool:
 def get_variant(*, variant_id: int, viewer: Viewer = None) -> Variant:
     variant = Variant.objects.select_related("shop", "product", "product__shop").filter(pk=variant_id).first()
     if variant is None or not _visible(variant.product, viewer):
-        raise VariantNotFound(f"No variant {variant_id}.")
+        raise VariantNotFound(_("No variant %(id)s.") % {"id": variant_id})
     return variant
 
 

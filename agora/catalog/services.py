@@ -9,7 +9,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from agora.accounts.models import User
 from agora.catalog.errors import (
@@ -24,7 +26,7 @@ from agora.catalog.models import Category, Product, ProductImage, ProductStatus,
 from agora.core.errors import PermissionDenied, ValidationFailed
 from agora.core.images import clean_image, make_thumbnail
 from agora.core.money import to_amount
-from agora.core.text import clean_text
+from agora.core.text import clean_text, field_label
 from agora.shops.models import Shop
 from agora.shops.permissions import ShopAction
 from agora.shops.selectors import require
@@ -46,7 +48,7 @@ def _category(category_id: int | None) -> Category | None:
         return None
     category = Category.objects.filter(pk=category_id).first()
     if category is None:
-        raise CategoryNotFound(f"No category with id {category_id}.", field="category_id")
+        raise CategoryNotFound(_("No category with id %(id)s.") % {"id": category_id}, field="category_id")
     return category
 
 
@@ -57,21 +59,26 @@ def _tags(names: Iterable[str]) -> list[str]:
         if name and name not in cleaned:
             cleaned.append(name)
     if len(cleaned) > MAX_TAGS:
-        raise ProductInvalid(f"A product has at most {MAX_TAGS} tags.", field="tags")
+        raise ProductInvalid(_("A product has at most %(max)d tags.") % {"max": MAX_TAGS}, field="tags")
     return cleaned
 
 
 def _whole(value: object, *, field: str, maximum: int) -> int:
+    label = field_label(field)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} must be a whole number.", field=field)
+        raise ValidationFailed(_("%(field)s must be a whole number.") % {"field": label}, field=field)
     try:
         number = int(value)
     except ValueError:
-        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} must be a whole number.", field=field) from None
+        raise ValidationFailed(_("%(field)s must be a whole number.") % {"field": label}, field=field) from None
     if number < 0:
-        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} cannot be negative.", field=field)
+        raise ValidationFailed(_("%(field)s cannot be negative.") % {"field": label}, field=field)
     if number > maximum:
-        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} cannot exceed {maximum:,}.", field=field)
+        raise ValidationFailed(
+            _("%(field)s cannot exceed %(max)s.")
+            % {"field": label, "max": number_format(maximum, force_grouping=True)},
+            field=field,
+        )
     return number
 
 
@@ -79,7 +86,7 @@ def _options(options: Mapping[str, Any] | None) -> dict[str, str]:
     if options is None:
         return {}
     if not isinstance(options, Mapping) or len(options) > 10:
-        raise ProductInvalid("Options are up to 10 name/value pairs, such as size: M.", field="options")
+        raise ProductInvalid(_("Options are up to 10 name/value pairs, such as size: M."), field="options")
     result: dict[str, str] = {}
     for key, value in options.items():
         k = clean_text(str(key), field="options", max_length=40, required=True).lower()
@@ -91,7 +98,7 @@ def _check_sku(sku: str) -> str:
     sku = clean_text(sku, field="sku", max_length=64, required=True)
     if not SKU_RE.match(sku):
         raise ProductInvalid(
-            "A SKU has up to 64 letters, digits, dots, dashes, slashes or underscores.", field="sku"
+            _("A SKU has up to 64 letters, digits, dots, dashes, slashes or underscores."), field="sku"
         )
     return sku
 
@@ -110,7 +117,7 @@ def _unique_product_slug(shop: Shop, title: str, exclude: int | None = None) -> 
 def _set_tags(product: Product, names: list[str]) -> None:
     tags = []
     for name in names:
-        tag, _ = Tag.objects.get_or_create(name=name)
+        tag, _created = Tag.objects.get_or_create(name=name)
         tags.append(tag)
     product.tags.set(tags)
 
@@ -135,13 +142,13 @@ def create_product(
     tag_names = _tags(tags)
     variant_specs = list(variants)
     if len(variant_specs) > MAX_VARIANTS:
-        raise ProductInvalid(f"A product has at most {MAX_VARIANTS} variants.", field="variants")
+        raise ProductInvalid(_("A product has at most %(max)d variants.") % {"max": MAX_VARIANTS}, field="variants")
     if slug:
         slug = clean_text(slug, field="slug", max_length=80).lower()
         if not SLUG_RE.match(slug):
-            raise ProductInvalid("A slug has lowercase letters, digits and dashes.", field="slug")
+            raise ProductInvalid(_("A slug has lowercase letters, digits and dashes."), field="slug")
         if Product.objects.filter(shop=shop, slug=slug).exists():
-            raise ProductSlugTaken(f"The shop has a product with the slug '{slug}'.", field="slug")
+            raise ProductSlugTaken(_("The shop has a product with the slug '%(slug)s'.") % {"slug": slug}, field="slug")
     else:
         slug = _unique_product_slug(shop, title)
     try:
@@ -153,7 +160,7 @@ def create_product(
             for position, spec in enumerate(variant_specs):
                 _create_variant(product, position=position, **spec)
     except IntegrityError:
-        raise ProductSlugTaken("That slug was just taken. Choose another.", field="slug") from None
+        raise ProductSlugTaken(_("That slug was just taken. Choose another."), field="slug") from None
     return product
 
 
@@ -178,9 +185,9 @@ def update_product(
     if slug is not None and slug != product.slug:
         slug = clean_text(slug, field="slug", max_length=80).lower()
         if not SLUG_RE.match(slug):
-            raise ProductInvalid("A slug has lowercase letters, digits and dashes.", field="slug")
+            raise ProductInvalid(_("A slug has lowercase letters, digits and dashes."), field="slug")
         if Product.objects.filter(shop=product.shop, slug=slug).exclude(pk=product.pk).exists():
-            raise ProductSlugTaken(f"The shop has a product with the slug '{slug}'.", field="slug")
+            raise ProductSlugTaken(_("The shop has a product with the slug '%(slug)s'.") % {"slug": slug}, field="slug")
         product.slug = slug
     try:
         with transaction.atomic():
@@ -188,7 +195,7 @@ def update_product(
             if tag_names is not None:
                 _set_tags(product, tag_names)
     except IntegrityError:
-        raise ProductSlugTaken("That slug was just taken. Choose another.", field="slug") from None
+        raise ProductSlugTaken(_("That slug was just taken. Choose another."), field="slug") from None
     return product
 
 
@@ -197,6 +204,7 @@ def delete_product(*, actor: User, product: Product) -> None:
     images = list(product.images.all())  # type: ignore[attr-defined]
     with transaction.atomic():
         product.delete()
+
     def _cleanup() -> None:
         for image in images:
             _delete_files(image)
@@ -207,9 +215,9 @@ def delete_product(*, actor: User, product: Product) -> None:
 def publish_product(*, actor: User, product: Product) -> Product:
     require(actor, product.shop, ShopAction.MANAGE_PRODUCTS)
     if not product.variants.filter(is_active=True).exists():  # type: ignore[attr-defined]
-        raise CannotPublish("Add at least one variant with a price before publishing.")
+        raise CannotPublish(_("Add at least one variant with a price before publishing."))
     if not product.shop.is_active:
-        raise CannotPublish("The shop is closed; reopen it before publishing products.")
+        raise CannotPublish(_("The shop is closed; reopen it before publishing products."))
     Product.objects.filter(pk=product.pk).update(
         status=ProductStatus.PUBLISHED, published_at=product.published_at or timezone.now(), updated_at=timezone.now()
     )
@@ -233,7 +241,9 @@ def add_image(*, actor: User, product: Product, upload: object, alt: str = "") -
     require(actor, product.shop, ShopAction.MANAGE_PRODUCTS)
     alt = clean_text(alt, field="alt", max_length=200)
     if product.images.count() >= MAX_IMAGES:  # type: ignore[attr-defined]
-        raise ProductInvalid(f"A product has at most {MAX_IMAGES} photos. Remove one first.", field="image")
+        raise ProductInvalid(
+            _("A product has at most %(max)d photos. Remove one first.") % {"max": MAX_IMAGES}, field="image"
+        )
     image = clean_image(upload, field="image")
     data = image.content.read()
     image.content.seek(0)
@@ -248,7 +258,9 @@ def add_image(*, actor: User, product: Product, upload: object, alt: str = "") -
             # The product row lock makes the photo limit hold when two uploads race.
             Product.objects.select_for_update().filter(pk=product.pk).first()
             if product.images.count() >= MAX_IMAGES:  # type: ignore[attr-defined]
-                raise ProductInvalid(f"A product has at most {MAX_IMAGES} photos. Remove one first.", field="image")
+                raise ProductInvalid(
+                    _("A product has at most %(max)d photos. Remove one first.") % {"max": MAX_IMAGES}, field="image"
+                )
             photo.position = (product.images.aggregate(m=Max("position"))["m"] or 0) + 1  # type: ignore[attr-defined]
             photo.save()
     except Exception:
@@ -267,7 +279,7 @@ def remove_image(*, actor: User, product: Product, image_id: int) -> None:
     require(actor, product.shop, ShopAction.MANAGE_PRODUCTS)
     photo = product.images.filter(pk=image_id).first()  # type: ignore[attr-defined]
     if photo is None:
-        raise ProductNotFound("This product has no such photo.")
+        raise ProductNotFound(_("This product has no such photo."))
     with transaction.atomic():
         photo.delete()
     transaction.on_commit(lambda: _delete_files(photo))
@@ -288,7 +300,7 @@ def _create_variant(
     sku = _check_sku(sku)
     amount = to_amount(price, product.shop.currency)
     if Variant.objects.filter(shop=product.shop, sku__iexact=sku).exists():
-        raise SkuTaken(f"The shop already has a variant with the SKU '{sku}'.", field="sku")
+        raise SkuTaken(_("The shop already has a variant with the SKU '%(sku)s'.") % {"sku": sku}, field="sku")
     if position is None:
         position = (product.variants.aggregate(m=Max("position"))["m"] or 0) + 1  # type: ignore[attr-defined]
     try:
@@ -305,7 +317,7 @@ def _create_variant(
                 position=position,
             )
     except IntegrityError:
-        raise SkuTaken(f"The SKU '{sku}' was just taken. Choose another.", field="sku") from None
+        raise SkuTaken(_("The SKU '%(sku)s' was just taken. Choose another.") % {"sku": sku}, field="sku") from None
 
 
 def add_variant(
@@ -321,7 +333,7 @@ def add_variant(
 ) -> Variant:
     require(actor, product.shop, ShopAction.MANAGE_PRODUCTS)
     if product.variants.count() >= MAX_VARIANTS:  # type: ignore[attr-defined]
-        raise ProductInvalid(f"A product has at most {MAX_VARIANTS} variants.", field="variants")
+        raise ProductInvalid(_("A product has at most %(max)d variants.") % {"max": MAX_VARIANTS}, field="variants")
     return _create_variant(
         product,
         sku=sku,
@@ -349,7 +361,7 @@ def update_variant(
     if sku is not None and sku != variant.sku:
         sku = _check_sku(sku)
         if Variant.objects.filter(shop=variant.shop, sku__iexact=sku).exclude(pk=variant.pk).exists():
-            raise SkuTaken(f"The shop already has a variant with the SKU '{sku}'.", field="sku")
+            raise SkuTaken(_("The shop already has a variant with the SKU '%(sku)s'.") % {"sku": sku}, field="sku")
         variant.sku = sku
     if price is not None:
         variant.price = to_amount(price, variant.shop.currency)
@@ -360,6 +372,11 @@ def update_variant(
     if weight_grams is not None:
         variant.weight_grams = _whole(weight_grams, field="weight_grams", maximum=MAX_WEIGHT_GRAMS)
     if is_active is not None:
+        if not is_active and variant.is_active and variant.product.status == ProductStatus.PUBLISHED:
+            # Switching off the last active variant would leave a published product nobody can buy.
+            others = Variant.objects.filter(product_id=variant.product_id, is_active=True).exclude(pk=variant.pk)
+            if not others.exists():
+                raise CannotPublish(_("A published product keeps at least one variant. Unpublish it first."))
         variant.is_active = is_active
     fields = ["sku", "price", "name", "options", "weight_grams", "is_active", "updated_at"]
     try:
@@ -368,7 +385,7 @@ def update_variant(
             if stock_quantity is not None:
                 set_stock(actor=actor, variant=variant, quantity=stock_quantity)
     except IntegrityError:
-        raise SkuTaken("That SKU was just taken. Choose another.", field="sku") from None
+        raise SkuTaken(_("That SKU was just taken. Choose another."), field="sku") from None
     return variant
 
 
@@ -378,7 +395,7 @@ def delete_variant(*, actor: User, variant: Variant) -> None:
     with transaction.atomic():
         others = Variant.objects.filter(product=product, is_active=True).exclude(pk=variant.pk)
         if product.status == ProductStatus.PUBLISHED and not others.exists():
-            raise CannotPublish("A published product keeps at least one variant. Unpublish it first.")
+            raise CannotPublish(_("A published product keeps at least one variant. Unpublish it first."))
         variant.delete()
 
 
@@ -403,11 +420,10 @@ def adjust_stock(*, variant_id: int, delta: int) -> bool:
 # --- categories -----------------------------------------------------------------------
 def create_category(*, actor: User, name: str, slug: str = "", parent_id: int | None = None) -> Category:
     if not (actor.is_authenticated and actor.is_staff):
-        raise PermissionDenied("Only the operator's staff edit the category tree.")
+        raise PermissionDenied(_("Only the operator's staff edit the category tree."))
     name = clean_text(name, field="name", max_length=80, required=True)
     slug = slugify(slug or name)[:80] or "category"
     if Category.objects.filter(slug=slug).exists():
-        raise ProductSlugTaken(f"A category with the slug '{slug}' exists.", field="slug")
+        raise ProductSlugTaken(_("A category with the slug '%(slug)s' exists.") % {"slug": slug}, field="slug")
     parent = _category(parent_id)
     return Category.objects.create(name=name, slug=slug, parent=parent)
-

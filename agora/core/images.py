@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from agora.core.errors import ValidationFailed
@@ -27,17 +29,20 @@ def _read(upload: object, field: str) -> bytes:
     limit = settings.AGORA_MAX_IMAGE_BYTES
     if size is not None and size > limit:
         raise ValidationFailed(
-            f"The image is too large ({size // 1024} KiB); the limit is {limit // 1024} KiB.",
+            _("The image is too large (%(size)d KiB); the limit is %(limit)d KiB.")
+            % {"size": size // 1024, "limit": limit // 1024},
             code="image_too_large",
             field=field,
         )
     data = upload.read() if hasattr(upload, "read") else bytes(upload)  # type: ignore[call-overload]
     if len(data) > limit:
         raise ValidationFailed(
-            f"The image is too large; the limit is {limit // 1024} KiB.", code="image_too_large", field=field
+            _("The image is too large; the limit is %(limit)d KiB.") % {"limit": limit // 1024},
+            code="image_too_large",
+            field=field,
         )
     if not data:
-        raise ValidationFailed("The file is empty.", code="invalid_image", field=field)
+        raise ValidationFailed(_("The file is empty."), code="invalid_image", field=field)
     return data
 
 
@@ -51,19 +56,24 @@ def clean_image(upload: object, *, field: str = "image", max_side: int = 2000) -
             probe.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationFailed(
-            "The file is not an image we can read. Upload a JPEG, PNG, WebP or GIF picture.",
+            _("The file is not an image we can read. Upload a JPEG, PNG, WebP or GIF picture."),
             code="invalid_image",
             field=field,
         ) from None
     if fmt not in ALLOWED_FORMATS:
         raise ValidationFailed(
-            f"{fmt} images are not accepted. Upload a JPEG, PNG, WebP or GIF picture.",
+            _("%(format)s images are not accepted. Upload a JPEG, PNG, WebP or GIF picture.") % {"format": fmt},
             code="invalid_image",
             field=field,
         )
     if width * height > settings.AGORA_MAX_IMAGE_PIXELS:
         raise ValidationFailed(
-            f"The image is {width}×{height} pixels; at most {settings.AGORA_MAX_IMAGE_PIXELS:,} pixels are accepted.",
+            _("The image is %(width)d×%(height)d pixels; at most %(max)s pixels are accepted.")
+            % {
+                "width": width,
+                "height": height,
+                "max": number_format(settings.AGORA_MAX_IMAGE_PIXELS, force_grouping=True),
+            },
             code="image_too_large",
             field=field,
         )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from agora.core.errors import ValidationFailed
 
 # ISO 4217 code -> (minor unit exponent, symbol). The currencies shops may sell in.
@@ -49,7 +52,7 @@ def check_currency(code: str) -> str:
     code = (code or "").strip().upper()
     if code not in CURRENCIES:
         raise ValidationFailed(
-            f"Unknown currency '{code}'. Use an ISO 4217 code such as USD, EUR or RUB.",
+            _("Unknown currency '%(code)s'. Use an ISO 4217 code such as USD, EUR or RUB.") % {"code": code},
             code="unknown_currency",
             field="currency",
         )
@@ -64,20 +67,33 @@ def to_amount(value: object, currency: str, *, field: str = "price") -> Decimal:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"'{value}' is not a number.", code="invalid_amount", field=field) from None
+        raise ValidationFailed(
+            _("'%(value)s' is not a number.") % {"value": value}, code="invalid_amount", field=field
+        ) from None
     if not amount.is_finite():
-        raise ValidationFailed("The amount must be a finite number.", code="invalid_amount", field=field)
+        raise ValidationFailed(_("The amount must be a finite number."), code="invalid_amount", field=field)
     if amount < 0:
-        raise ValidationFailed("The amount cannot be negative.", code="negative_amount", field=field)
+        raise ValidationFailed(_("The amount cannot be negative."), code="negative_amount", field=field)
     if amount > MAX_AMOUNT:
-        raise ValidationFailed(f"The amount cannot exceed {MAX_AMOUNT}.", code="amount_too_large", field=field)
+        raise ValidationFailed(
+            _("The amount cannot exceed %(max)s.") % {"max": MAX_AMOUNT}, code="amount_too_large", field=field
+        )
     exponent = CURRENCIES[check_currency(currency)][0]
     quantum = Decimal(1).scaleb(-exponent)
     if amount != amount.quantize(quantum, rounding=ROUND_HALF_UP):
         raise ValidationFailed(
-            f"{currency} amounts have at most {exponent} decimal places.", code="too_many_decimals", field=field
+            ngettext(
+                "%(currency)s amounts have at most %(count)d decimal place.",
+                "%(currency)s amounts have at most %(count)d decimal places.",
+                exponent,
+            )
+            % {"currency": currency, "count": exponent},
+            code="too_many_decimals",
+            field=field,
         )
-    return amount.quantize(quantum)
+    result = amount.quantize(quantum)
+    # "-0" parses as a negative zero, which would be stored and shown as "-0.00".
+    return result.copy_abs() if result.is_zero() else result
 
 
 def format_money(amount: Decimal | None, currency: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import cache
+from django.utils.translation import ngettext
 
 from agora.core.errors import RateLimited
 
@@ -28,8 +29,14 @@ def hit(scope: str, identity: str, *, limit: int, window: int) -> None:
         cache.set(key, 1, timeout=window)
         count = 1
     if count > limit:
+        minutes = window // 60 or 1
         raise RateLimited(
-            f"Too many attempts. Wait {window // 60 or 1} minute(s) and try again.",
+            ngettext(
+                "Too many attempts. Wait %(minutes)d minute and try again.",
+                "Too many attempts. Wait %(minutes)d minutes and try again.",
+                minutes,
+            )
+            % {"minutes": minutes},
             retry_after=window,
         )
 

@@ -70,7 +70,7 @@ class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("shop", "user")
 
 
 class InvitationInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -85,7 +85,7 @@ class InvitationInline(admin.TabularInline):  # type: ignore[type-arg]
         return False  # invitations are sent by the shop's owners, with a mail
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
-        return super().get_queryset(request).select_related("invited_by")
+        return super().get_queryset(request).select_related("shop", "invited_by")
 
 
 @admin.register(Shop)

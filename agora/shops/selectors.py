@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from agora.accounts.models import User
 from agora.core.errors import NotAuthenticated
@@ -12,6 +14,14 @@ from agora.shops.models import Invitation, Membership, Shop
 from agora.shops.permissions import ShopAction, role_allows
 
 Viewer = User | AnonymousUser | None
+
+# What a refused action is called in the message that refuses it.
+ACTION_NAMES = {
+    ShopAction.VIEW_DRAFTS: pgettext_lazy("shop action", "view drafts"),
+    ShopAction.MANAGE_PRODUCTS: pgettext_lazy("shop action", "manage products"),
+    ShopAction.EDIT_SHOP: pgettext_lazy("shop action", "edit shop"),
+    ShopAction.MANAGE_STAFF: pgettext_lazy("shop action", "manage staff"),
+}
 
 
 def role_of(user: Viewer, shop: Shop) -> str | None:
@@ -32,16 +42,19 @@ def can(user: Viewer, shop: Shop, action: ShopAction) -> bool:
 
 def require(user: Viewer, shop: Shop, action: ShopAction) -> None:
     if user is None or not user.is_authenticated:
-        raise NotAuthenticated("Sign in first.")
+        raise NotAuthenticated(_("Sign in first."))
     if not can(user, shop, action):
-        raise ShopPermissionDenied(f"Your role in {shop.name} does not allow this ({action.value.replace('_', ' ')}).")
+        raise ShopPermissionDenied(
+            _("Your role in %(shop)s does not allow this (%(action)s).")
+            % {"shop": shop.name, "action": ACTION_NAMES.get(action, action.value.replace("_", " "))}
+        )
 
 
 def get_shop(slug: str, *, viewer: Viewer = None) -> Shop:
     """An active shop, or an inactive one for its own staff."""
     shop = Shop.objects.filter(slug=slug).first()
     if shop is None or (not shop.is_active and not can(viewer, shop, ShopAction.VIEW_DRAFTS)):
-        raise ShopNotFound(f"No shop '{slug}'.")
+        raise ShopNotFound(_("No shop '%(slug)s'.") % {"slug": slug})
     return shop
 
 
@@ -71,7 +84,7 @@ def list_invitations(*, viewer: Viewer, shop: Shop) -> QuerySet[Invitation]:
 def get_invitation(token: str) -> Invitation:
     invitation = Invitation.objects.select_related("shop").filter(token=token).first()
     if invitation is None:
-        raise ShopNotFound("This invitation does not exist.")
+        raise ShopNotFound(_("This invitation does not exist."))
     return invitation
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django_countries import countries
 
 from agora.accounts.models import User
@@ -31,11 +32,11 @@ def check_slug(slug: str) -> str:
     slug = clean_text(slug, field="slug", max_length=60, required=True).lower()
     if not SLUG_RE.match(slug):
         raise ShopInvalid(
-            "A slug has 1 to 60 lowercase letters, digits or dashes, and does not start or end with a dash.",
+            _("A slug has 1 to 60 lowercase letters, digits or dashes, and does not start or end with a dash."),
             field="slug",
         )
     if slug in RESERVED_SLUGS:
-        raise SlugTaken(f"The slug '{slug}' is reserved. Choose another.", field="slug")
+        raise SlugTaken(_("The slug '%(slug)s' is reserved. Choose another.") % {"slug": slug}, field="slug")
     return slug
 
 
@@ -43,7 +44,7 @@ def check_country(code: str) -> str:
     code = (code or "").strip().upper()
     if code not in dict(countries):
         raise ShopInvalid(
-            f"Unknown country '{code}'. Use an ISO 3166 two-letter code such as US, DE or PH.",
+            _("Unknown country '%(code)s'. Use an ISO 3166 two-letter code such as US, DE or PH.") % {"code": code},
             code="unknown_country",
             field="country",
         )
@@ -70,14 +71,14 @@ def create_shop(
     description: str = "",
 ) -> Shop:
     if not owner.is_authenticated:
-        raise NotAuthenticated("Sign in to open a shop.")
+        raise NotAuthenticated(_("Sign in to open a shop."))
     name = clean_text(name, field="name", max_length=120, required=True)
     description = clean_text(description, field="description", max_length=5000)
     currency = check_currency(currency)
     country = check_country(country)
     slug = check_slug(slug) if slug else _unique_slug(name)
     if Shop.objects.filter(slug=slug).exists():
-        raise SlugTaken(f"The slug '{slug}' is taken. Choose another.", field="slug")
+        raise SlugTaken(_("The slug '%(slug)s' is taken. Choose another.") % {"slug": slug}, field="slug")
     try:
         with transaction.atomic():
             shop = Shop.objects.create(
@@ -85,7 +86,9 @@ def create_shop(
             )
             Membership.objects.create(shop=shop, user=owner, role=Role.OWNER)
     except IntegrityError:
-        raise SlugTaken(f"The slug '{slug}' was just taken. Choose another.", field="slug") from None
+        raise SlugTaken(
+            _("The slug '%(slug)s' was just taken. Choose another.") % {"slug": slug}, field="slug"
+        ) from None
     return shop
 
 
@@ -112,8 +115,8 @@ def update_shop(
         if currency != shop.currency and shop.products.exists():  # type: ignore[attr-defined]
             # Prices are entered in the shop's currency; converting them silently would change them.
             raise ShopInvalid(
-                "The currency cannot change once the shop has products: their prices are in "
-                f"{shop.currency}.",
+                _("The currency cannot change once the shop has products: their prices are in %(currency)s.")
+                % {"currency": shop.currency},
                 code="currency_locked",
                 field="currency",
             )
@@ -124,13 +127,13 @@ def update_shop(
     if slug is not None and slug != shop.slug:
         slug = check_slug(slug)
         if Shop.objects.filter(slug=slug).exclude(pk=shop.pk).exists():
-            raise SlugTaken(f"The slug '{slug}' is taken. Choose another.", field="slug")
+            raise SlugTaken(_("The slug '%(slug)s' is taken. Choose another.") % {"slug": slug}, field="slug")
         shop.slug = slug
     try:
         with transaction.atomic():
             shop.save()
     except IntegrityError:
-        raise SlugTaken("That slug was just taken. Choose another.", field="slug") from None
+        raise SlugTaken(_("That slug was just taken. Choose another."), field="slug") from None
     return shop
 
 
@@ -152,7 +155,10 @@ def set_logo(*, actor: User, shop: Shop, upload: object) -> Shop:
 
 def _check_role(role: str) -> str:
     if role not in Role.values:
-        raise ShopInvalid(f"Unknown role '{role}'. Choose one of: {', '.join(Role.values)}.", field="role")
+        raise ShopInvalid(
+            _("Unknown role '%(role)s'. Choose one of: %(roles)s.") % {"role": role, "roles": ", ".join(Role.values)},
+            field="role",
+        )
     return role
 
 
@@ -163,7 +169,9 @@ def invite_staff(*, actor: User, shop: Shop, email: str, role: str) -> Invitatio
     email = normalize_email(email)
     role = _check_role(role)
     if Membership.objects.filter(shop=shop, user__email__iexact=email).exists():
-        raise InvitationInvalid(f"{email} is already on the staff of {shop.name}.", field="email")
+        raise InvitationInvalid(
+            _("%(email)s is already on the staff of %(shop)s.") % {"email": email, "shop": shop.name}, field="email"
+        )
     with transaction.atomic():
         # A new invitation replaces a pending one for the same address.
         Invitation.objects.filter(
@@ -185,9 +193,9 @@ def revoke_invitation(*, actor: User, shop: Shop, invitation_id: int) -> Invitat
     require(actor, shop, ShopAction.MANAGE_STAFF)
     invitation = Invitation.objects.filter(pk=invitation_id, shop=shop).first()
     if invitation is None:
-        raise ShopNotFound("No such invitation in this shop.")
+        raise ShopNotFound(_("No such invitation in this shop."))
     if invitation.accepted_at is not None:
-        raise InvitationInvalid("This invitation was already accepted; remove the staff member instead.")
+        raise InvitationInvalid(_("This invitation was already accepted; remove the staff member instead."))
     Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     invitation.refresh_from_db()
     return invitation
@@ -195,16 +203,17 @@ def revoke_invitation(*, actor: User, shop: Shop, invitation_id: int) -> Invitat
 
 def accept_invitation(*, user: User, token: str) -> Membership:
     if not user.is_authenticated:
-        raise NotAuthenticated("Sign in (or sign up with the invited address) to accept the invitation.")
+        raise NotAuthenticated(_("Sign in (or sign up with the invited address) to accept the invitation."))
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().select_related("shop").filter(token=token).first()
         if invitation is None:
-            raise ShopNotFound("This invitation does not exist.")
+            raise ShopNotFound(_("This invitation does not exist."))
         if not invitation.is_pending:
-            raise InvitationInvalid("This invitation was used, revoked or has expired. Ask for a new one.")
+            raise InvitationInvalid(_("This invitation was used, revoked or has expired. Ask for a new one."))
         if invitation.email.lower() != user.email.lower():
             raise InvitationInvalid(
-                f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
+                _("This invitation was sent to %(email)s. Sign in with that address to accept it.")
+                % {"email": invitation.email}
             )
         membership, created = Membership.objects.get_or_create(
             shop=invitation.shop, user=user, defaults={"role": invitation.role}
@@ -229,10 +238,10 @@ def change_role(*, actor: User, shop: Shop, user_id: int, role: str) -> Membersh
         staff = _lock_staff(shop)
         member = next((m for m in staff if m.user_id == user_id), None)
         if member is None:
-            raise ShopNotFound("This person is not on the shop's staff.")
+            raise ShopNotFound(_("This person is not on the shop's staff."))
         owners = sum(1 for m in staff if m.role == Role.OWNER)
         if member.role == Role.OWNER and role != Role.OWNER and owners == 1:
-            raise LastOwner("A shop needs at least one owner. Make someone else owner first.")
+            raise LastOwner(_("A shop needs at least one owner. Make someone else owner first."))
         member.role = role
         member.save(update_fields=["role"])
     return member
@@ -246,7 +255,7 @@ def remove_staff(*, actor: User, shop: Shop, user_id: int) -> None:
         staff = _lock_staff(shop)
         member = next((m for m in staff if m.user_id == user_id), None)
         if member is None:
-            raise ShopNotFound("This person is not on the shop's staff.")
+            raise ShopNotFound(_("This person is not on the shop's staff."))
         if member.role == Role.OWNER and sum(1 for m in staff if m.role == Role.OWNER) == 1:
-            raise LastOwner("A shop needs at least one owner. Make someone else owner first.")
+            raise LastOwner(_("A shop needs at least one owner. Make someone else owner first."))
         member.delete()

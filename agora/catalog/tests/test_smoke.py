@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
+from agora.accounts import services as account_services
 from agora.catalog import selectors, services
 from agora.shops import services as shop_services
-from agora.accounts import services as account_services
 
 
 @pytest.mark.django_db

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agora.accounts.models import User
@@ -587,7 +587,9 @@ def product_photos(request: HttpRequest, slug: str, product_id: int) -> HttpResp
         else:
             count = len(form.cleaned_data["images"])
             if not request.htmx:  # type: ignore[attr-defined]
-                messages.success(request, _("%(count)d photo(s) added.") % {"count": count})
+                messages.success(
+                    request, ngettext("%(count)d photo added.", "%(count)d photos added.", count) % {"count": count}
+                )
                 return redirect("web:product_edit", slug=shop.slug, product_id=product.pk)
             form, status = PhotoUploadForm(), 200
     product = _fresh_product(request, shop, product_id)

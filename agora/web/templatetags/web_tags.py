@@ -7,6 +7,7 @@ from django.conf import settings
 from django.template.base import Parser, Token
 from django.template.context import Context
 from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext
+from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 
 from agora.catalog import selectors as catalog_selectors
@@ -50,6 +51,20 @@ def reuse_block(parser: Parser, token: Token) -> ReuseBlockNode:
 def category_menu() -> list[Category]:
     """Top-level categories with ``children_list``: one cached query, shared by every page."""
     return catalog_selectors.category_tree()
+
+
+@register.simple_tag
+def language_choices() -> list[tuple[str, str]]:
+    """Every language of ``LANGUAGES`` named in itself ("English", "Русский"), for the language switcher.
+
+    Taken from Agora's own catalogues rather than Django's LANG_INFO, which lacks some of the
+    languages to come (Tagalog).
+    """
+    choices = []
+    for code, name in settings.LANGUAGES:
+        with translation.override(code):
+            choices.append((code, str(name)))
+    return choices
 
 
 @register.filter

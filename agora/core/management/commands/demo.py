@@ -59,6 +59,8 @@ def demo_loaded() -> bool:
 
 class Command(BaseCommand):
     help = "Load demo data: shops in ten niches and currencies, products with photos and variants, people."
+    # `make run` calls this on every start right after `migrate`, which has just run the system checks.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=42, help="Random seed; the same seed gives the same data.")
