@@ -152,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             "",
             markdown_table(results),
             "",
-            f"Server CPU: cores used by the uvicorn processes; Machine CPU: share of all {os.cpu_count()} cores "
-            f"busy (server, database, cache, load generator and anything else). The load generator itself "
-            f"used {client_cpu:.0%} of one core on average.",
+            "CPU ms/req: CPU time of the uvicorn processes per request (steadier than req/s when other work "
+            f"shares the machine); Server cores: their CPU use; Machine busy: share of all {os.cpu_count()} cores "
+            "busy (server, database, cache, load generator and anything else). The load generator itself used "
+            f"{client_cpu:.0%} of one core on average.",
         ]
     report = "\n".join(head + sections) + "\n"
 

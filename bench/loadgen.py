@@ -316,7 +316,7 @@ def _ms(value: float) -> str:
 
 
 def _cores(value: float) -> str:
-    return "–" if value != value else f"{value:.2f} cores"
+    return "–" if value != value else f"{value:.2f}"
 
 
 def _share(value: float) -> str:
@@ -324,17 +324,20 @@ def _share(value: float) -> str:
 
 
 def markdown_table(results: Sequence[Result]) -> str:
+    """One row per target. "CPU ms/req" (server CPU time per request) hardly moves when other work
+    shares the machine, unlike req/s and latencies: compare it first between runs."""
     rows = [
-        "| Endpoint | Requests | req/s | p50 ms | p95 ms | p99 ms | Errors | Avg KB | Server CPU | Machine CPU "
-        "| Note |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| Endpoint | req/s | p50 ms | p95 ms | p99 ms | Requests | Errors | KB/resp | CPU ms/req | Server cores "
+        "| Machine busy | Note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
-        avg_kb = r.body_bytes / max(1, sum(r.statuses.values())) / 1024
+        kb = r.body_bytes / max(1, sum(r.statuses.values())) / 1024
+        per_request = r.server_cores * r.elapsed / r.requests * 1000 if r.requests else float("nan")
         rows.append(
-            f"| `{r.target.name}` | {r.requests} | {r.rps:.0f} | {_ms(r.percentile(50))} | {_ms(r.percentile(95))} "
-            f"| {_ms(r.percentile(99))} | {r.errors} | {avg_kb:.1f} | {_cores(r.server_cores)} "
-            f"| {_share(r.machine_busy)} | {r.target.note} |"
+            f"| `{r.target.name}` | {r.rps:.0f} | {_ms(r.percentile(50))} | {_ms(r.percentile(95))} "
+            f"| {_ms(r.percentile(99))} | {r.requests} | {r.errors} | {kb:.1f} | {_ms(per_request)} "
+            f"| {_cores(r.server_cores)} | {_share(r.machine_busy)} | {r.target.note} |"
         )
     notes = [f"- `{r.target.name}`: {r.error_summary()} (first: {r.sample_error})" for r in results if r.errors]
     return "\n".join(rows + (["", *notes] if notes else []))

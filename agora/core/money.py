@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -45,6 +46,7 @@ CURRENCIES: dict[str, tuple[int, str]] = {
     "KWD": (3, "KD"),
 }
 CURRENCY_CHOICES = [(code, code) for code in sorted(CURRENCIES)]
+PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
@@ -64,8 +66,12 @@ def to_amount(value: object, currency: str, *, field: str = "price") -> Decimal:
     if isinstance(value, float):
         # Floats cannot represent most prices exactly; callers pass str or Decimal.
         value = str(value)
+    text = str(value).strip()
     try:
-        amount = Decimal(str(value).strip())
+        if not isinstance(value, Decimal) and not PLAIN_DECIMAL.fullmatch(text):
+            # Decimal() also takes "1e3", "1_000" and non-ASCII digits; a price is written plainly.
+            raise ValueError(text)
+        amount = Decimal(text)
     except (InvalidOperation, ValueError):
         raise ValidationFailed(
             _("'%(value)s' is not a number.") % {"value": value}, code="invalid_amount", field=field

@@ -51,8 +51,7 @@ def test_format_money_of_nothing_is_empty():
         ("1200", "JPY", Decimal("1200")),
         ("1200.00", "JPY", Decimal("1200")),
         ("1.250", "KWD", Decimal("1.250")),
-        ("1e3", "EUR", Decimal("1000.00")),
-        ("1E-2", "EUR", Decimal("0.01")),
+        ("0.01", "EUR", Decimal("0.01")),
         ("9999999999.99", "EUR", Decimal("9999999999.99")),
         ("5", "eur", Decimal("5.00")),
     ],
@@ -63,7 +62,7 @@ def test_to_amount_accepts_amounts_the_currency_can_hold(value, currency, expect
     assert amount.as_tuple().exponent == -CURRENCIES[currency.upper()][0]
 
 
-@pytest.mark.parametrize("value", ["-0", "-0.00", "0e5", "-0e-2"])
+@pytest.mark.parametrize("value", ["-0", "-0.00", "+0", "-.0"])
 def test_a_negative_zero_comes_back_as_plain_zero(value):
     amount = to_amount(value, "EUR")
 
@@ -75,6 +74,9 @@ def test_a_negative_zero_comes_back_as_plain_zero(value):
     ("value", "currency", "code"),
     [
         ("NaN", "EUR", "invalid_amount"),
+        ("1e3", "EUR", "invalid_amount"),
+        ("1_000", "EUR", "invalid_amount"),
+        ("\u0661\u0662", "EUR", "invalid_amount"),
         ("nan", "EUR", "invalid_amount"),
         ("sNaN", "EUR", "invalid_amount"),
         ("Infinity", "EUR", "invalid_amount"),
@@ -88,12 +90,12 @@ def test_a_negative_zero_comes_back_as_plain_zero(value):
         (None, "EUR", "invalid_amount"),
         ("-1", "EUR", "negative_amount"),
         ("-0.01", "EUR", "negative_amount"),
-        ("1e11", "EUR", "amount_too_large"),
-        ("1e400", "EUR", "amount_too_large"),
+        ("100000000000", "EUR", "amount_too_large"),
+        ("1e400", "EUR", "invalid_amount"),
         ("1200.5", "JPY", "too_many_decimals"),
         ("1.2345", "KWD", "too_many_decimals"),
         ("19.999", "EUR", "too_many_decimals"),
-        ("1e-3", "EUR", "too_many_decimals"),
+        ("0.001", "EUR", "too_many_decimals"),
         ("10", "XYZ", "unknown_currency"),
     ],
 )

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.db import IntegrityError
 
 from agora.accounts.models import User
 from agora.core.demo.loader import DemoError, load_plan
@@ -92,13 +93,14 @@ class Command(BaseCommand):
         try:
             with _quiet("celery.app.trace", "kombu.connection"):
                 result = load_plan(plan, progress=progress)
-        except (DomainError, DemoError) as exc:
+        except (DomainError, DemoError, IntegrityError) as exc:  # IntegrityError: another run got there first
             raise CommandError(f"Demo data could not be loaded, nothing was saved: {exc}") from exc
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data loaded in {elapsed:.1f} s: {result.shops} shops, {result.products} products "
-                f"({result.published} published, {result.photos} photos), {result.users} people."
+                f"({result.published} published, {result.photos} photos), "
+                f"{result.users} {'person' if result.users == 1 else 'people'}."
             )
         )
         first_shop = plan.shops[0].niche.shop_name if plan.shops else ""
@@ -107,4 +109,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  Operator: {ADMIN_USERNAME} / {ADMIN_PASSWORD}   (back office at /admin/)")
         else:
             self.stdout.write(f"  Operator: the existing user '{ADMIN_USERNAME}' (back office at /admin/)")
-        self.stdout.write(f"  Other demo people sign in with their username and the password {DEMO_PASSWORD}.")
+        if result.users > 1:
+            self.stdout.write(f"  Other demo people sign in with their username and the password {DEMO_PASSWORD}.")
