@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "agora.web.errors.HtmxLoginRedirectMiddleware",
     "agora.web.errors.DomainErrorMiddleware",
 ]
 
@@ -172,6 +173,7 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 # Login attempts per identifier (and per client address) inside the window.
 AGORA_LOGIN_RATE_LIMIT = int(os.environ.get("AGORA_LOGIN_RATE_LIMIT", "5"))
 AGORA_LOGIN_RATE_WINDOW = int(os.environ.get("AGORA_LOGIN_RATE_WINDOW", "300"))
+AGORA_SIGNUP_RATE_LIMIT = int(os.environ.get("AGORA_SIGNUP_RATE_LIMIT", "20"))  # sign-ups per address per hour
 # How many proxies of ours stand in front of the web processes (0: none, trust REMOTE_ADDR only).
 AGORA_TRUSTED_PROXIES = int(os.environ.get("AGORA_TRUSTED_PROXIES", "0"))
 

@@ -37,7 +37,7 @@ router = Router(tags=["accounts"])
 @router.post("auth/signup", auth=None, response=responses({201: AuthOut}))
 def signup(request: HttpRequest, payload: SignupIn) -> Status[dict[str, Any]]:
     """Create an account and return a first API token for it."""
-    user = services.signup(**payload.model_dump())
+    user = services.signup(**payload.model_dump(), client_ip=client_ip(request))
     _token, raw = services.issue_token(user=user, name="signup")
     return Status(201, {"token": raw, "user": user})
 

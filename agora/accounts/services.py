@@ -67,7 +67,10 @@ def check_username(username: str) -> str:
     return username
 
 
-def signup(*, username: str, email: str, password: str, display_name: str = "") -> User:
+def signup(*, username: str, email: str, password: str, display_name: str = "", client_ip: str = "") -> User:
+    if client_ip:
+        # Accounts made in bulk from one address are spam or abuse; a household or office stays under it.
+        ratelimit.hit("signup", client_ip, limit=settings.AGORA_SIGNUP_RATE_LIMIT, window=3600)
     username = check_username(username)
     email = normalize_email(email)
     display_name = clean_text(display_name, field="display_name", max_length=80)

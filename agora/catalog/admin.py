@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.cache import cache
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -22,12 +21,12 @@ from django.utils.translation import ngettext
 
 from agora.catalog import services
 from agora.catalog.models import Category, Product, ProductImage, ProductStatus, Tag, Variant
+from agora.catalog.selectors import forget_category_tree
 from agora.core.errors import DomainError
 from agora.core.money import format_money, to_amount
 from agora.shops.models import Shop
 
 LOW_STOCK = 5
-CATEGORY_TREE_CACHE_KEY = "catalog:category-tree"  # agora.catalog.selectors.category_tree caches under it
 
 
 # --- shared checks --------------------------------------------------------------------
@@ -94,15 +93,15 @@ class CategoryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        cache.delete(CATEGORY_TREE_CACHE_KEY)  # the storefront menu shows the change now, not in a minute
+        forget_category_tree()
 
     def delete_model(self, request: HttpRequest, obj: Category) -> None:
         super().delete_model(request, obj)
-        cache.delete(CATEGORY_TREE_CACHE_KEY)
+        forget_category_tree()
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Category]) -> None:
         super().delete_queryset(request, queryset)
-        cache.delete(CATEGORY_TREE_CACHE_KEY)
+        forget_category_tree()
 
 
 @admin.register(Tag)

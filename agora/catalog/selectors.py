@@ -40,12 +40,20 @@ def public_products() -> QuerySet[Product]:
     return Product.objects.filter(status=ProductStatus.PUBLISHED, shop__is_active=True)
 
 
+CATEGORY_TREE_CACHE_KEY = "catalog:category-tree"
+
+
+def forget_category_tree() -> None:
+    """Called after any change of the tree, so menus and forms show it now rather than in a minute."""
+    cache.delete(CATEGORY_TREE_CACHE_KEY)
+
+
 def category_tree() -> list[Category]:
     """Top-level categories with ``children_list`` filled, from one query (cached briefly)."""
-    rows: list[Category] | None = cache.get("catalog:category-tree")
+    rows: list[Category] | None = cache.get(CATEGORY_TREE_CACHE_KEY)
     if rows is None:
         rows = list(Category.objects.order_by("position", "name"))
-        cache.set("catalog:category-tree", rows, 60)
+        cache.set(CATEGORY_TREE_CACHE_KEY, rows, 60)
     by_parent: dict[int | None, list[Category]] = {}
     for row in rows:
         by_parent.setdefault(row.parent_id, []).append(row)

@@ -23,6 +23,7 @@ from agora.catalog.errors import (
     SkuTaken,
 )
 from agora.catalog.models import Category, Product, ProductImage, ProductStatus, Tag, Variant
+from agora.catalog.selectors import forget_category_tree
 from agora.core.errors import PermissionDenied, ValidationFailed
 from agora.core.images import clean_image, make_thumbnail
 from agora.core.money import to_amount
@@ -426,4 +427,6 @@ def create_category(*, actor: User, name: str, slug: str = "", parent_id: int | 
     if Category.objects.filter(slug=slug).exists():
         raise ProductSlugTaken(_("A category with the slug '%(slug)s' exists.") % {"slug": slug}, field="slug")
     parent = _category(parent_id)
-    return Category.objects.create(name=name, slug=slug, parent=parent)
+    category = Category.objects.create(name=name, slug=slug, parent=parent)
+    transaction.on_commit(forget_category_tree)
+    return category

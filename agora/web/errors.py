@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 
 from agora.core.errors import DomainError, NotAuthenticated
 
@@ -39,3 +40,25 @@ class DomainErrorMiddleware:
             {"status": exception.status, "message": exception.message, "code": exception.code},
             status=exception.status,
         )
+
+
+class HtmxLoginRedirectMiddleware:
+    """An HTMX request whose session has expired is sent to the login page as a whole page.
+
+    Without this, htmx follows the 302 itself and swaps the login form into a table row.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and response["Location"].split("?")[0] == resolve_url(settings.LOGIN_URL)
+        ):
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response

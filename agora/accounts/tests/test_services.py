@@ -27,7 +27,7 @@ from agora.accounts.errors import (
 )
 from agora.accounts.models import ApiToken, User
 from agora.accounts.tests.factories import PASSWORD, UserFactory
-from agora.core.errors import NotFound, ValidationFailed
+from agora.core.errors import NotFound, RateLimited, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -434,3 +434,21 @@ def test_bad_reset_links_are_refused(uid, token):
 
     with pytest.raises(InvalidResetLink):
         services.user_for_reset_link(uidb64=uid, token=token)
+
+
+@pytest.mark.django_db
+def test_sign_ups_from_one_address_are_limited_per_hour(settings):
+    settings.AGORA_SIGNUP_RATE_LIMIT = 3
+    for n in range(3):
+        services.signup(
+            username=f"bulk{n}", email=f"bulk{n}@example.com", password="a-long-pass-phrase", client_ip="203.0.113.7"
+        )
+    with pytest.raises(RateLimited):
+        services.signup(
+            username="bulk9", email="bulk9@example.com", password="a-long-pass-phrase", client_ip="203.0.113.7"
+        )
+    assert not User.objects.filter(username="bulk9").exists()
+    # Another address is not affected.
+    services.signup(
+        username="other", email="other@example.com", password="a-long-pass-phrase", client_ip="198.51.100.1"
+    )

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -24,6 +23,7 @@ from django.utils import timezone
 from agora.accounts.models import User
 from agora.accounts.services import check_username, normalize_email, set_avatar
 from agora.catalog.models import Category, Product
+from agora.catalog.selectors import forget_category_tree
 from agora.catalog.services import add_image, create_category, create_product, publish_product
 from agora.core.demo.images import render
 from agora.core.demo.plan import ADMIN_PASSWORD, ADMIN_USERNAME, DEMO_PASSWORD, EMAIL_DOMAIN, DemoPlan, ImageSpec
@@ -32,7 +32,6 @@ from agora.shops.models import Shop
 from agora.shops.services import accept_invitation, create_shop, invite_staff, set_logo
 
 Progress = Callable[[str, int, int], None]
-CATEGORY_TREE_CACHE_KEY = "catalog:category-tree"  # the key agora.catalog.selectors.category_tree caches under
 
 
 class DemoError(Exception):
@@ -218,7 +217,7 @@ def load_plan(plan: DemoPlan, *, progress: Progress = _no_progress) -> LoadResul
         users = _users(plan, progress)
         shops = _shops(plan, users, progress)
         published, photos = _products(plan, shops, users, categories, progress)
-    cache.delete(CATEGORY_TREE_CACHE_KEY)
+    forget_category_tree()
     return LoadResult(
         users=len(users),
         shops=len(shops),

@@ -63,6 +63,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 display_name=form.cleaned_data["display_name"],
+                client_ip=client_ip(request),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)
