@@ -24,6 +24,7 @@ from bench import cpu
 from bench.loadgen import BenchError, Result, Settings, check_loopback, markdown_table, run_targets
 
 ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_NOTE = " With SQLite the database works inside the server processes: its time is in CPU ms/req."
 
 
 def _cpu_model() -> str:
@@ -84,26 +85,33 @@ def _stores() -> str:
 
 def _scenario(name: str) -> ModuleType:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise SystemExit(f"bad scenario name {name!r}")
+        raise BenchError(f"bad scenario name {name!r}")
     try:
         return importlib.import_module(f"bench.scenarios.{name}")
     except ModuleNotFoundError as exc:
-        raise SystemExit(f"no scenario {name!r} in bench/scenarios/") from exc
+        raise BenchError(f"no scenario {name!r} in bench/scenarios/ (BENCH_SCENARIOS)") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("base_url", help="the server under test, e.g. http://127.0.0.1:8123 (loopback only)")
+    parser.add_argument(
+        "base_url", nargs="?", default="", help="the server under test, e.g. http://127.0.0.1:8123 (loopback only)"
+    )
     parser.add_argument("--scenarios", default="catalog", help="comma-separated modules of bench/scenarios/")
     parser.add_argument("--label", default="", help="what is measured, e.g. 'PostgreSQL + Redis'")
     parser.add_argument("--server", default="", help="how the server runs, for the report")
     parser.add_argument("--server-pgid", type=int, help="the server's process group, to count its CPU time")
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "out"))
+    parser.add_argument("--check", action="store_true", help="only check the settings and scenario names")
     args = parser.parse_args(argv)
 
+    names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     try:
-        check_loopback(args.base_url)
         settings = Settings.from_env()
+        modules = [_scenario(name) for name in names]
+        if args.check:
+            return 0
+        check_loopback(args.base_url)
     except (BenchError, ValueError) as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -112,11 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from django.db import connections
+    from django.db import connection, connections
 
-    modules = [_scenario(name.strip()) for name in args.scenarios.split(",") if name.strip()]
     plans = [module.plan() for module in modules]
     stores = _stores()
+    embedded = connection.vendor == "sqlite"
     # The load generator holds no database connection while the server is being measured.
     connections.close_all()
 
@@ -153,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             markdown_table(results),
             "",
             "CPU ms/req: CPU time of the uvicorn processes per request (steadier than req/s when other work "
-            f"shares the machine); Server cores: their CPU use; Machine busy: share of all {os.cpu_count()} cores "
-            "busy (server, database, cache, load generator and anything else). The load generator itself used "
-            f"{client_cpu:.0%} of one core on average.",
+            "shares the machine); Server cores: their CPU use; DB+cache cores: CPU use of the postgres and "
+            f"redis-server processes; Machine busy: share of all {os.cpu_count()} cores busy (all of these, the "
+            f"load generator, which used {client_cpu:.0%} of one core on average, and anything else)."
+            + (EMBEDDED_NOTE if embedded else ""),
         ]
     report = "\n".join(head + sections) + "\n"
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# Processes counted as "the stores". On a shared machine this includes other users' sessions
+# of the same servers, which the "Background" line of the report helps to spot.
+STORE_COMMANDS = frozenset({"postgres", "redis-server"})
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Snapshot:
     at: float
     machine_busy: float  # seconds of CPU used by everything, all cores added up
     group: dict[int, float]  # seconds of CPU used so far by each process of the server's group
+    stores: dict[int, float]  # the same for the database and cache processes (see STORE_COMMANDS)
 
 
 def _machine_busy() -> float:
@@ -32,34 +36,55 @@ def _machine_busy() -> float:
     return (user + nice + system + irq + softirq + steal) / TICKS
 
 
-def _group_times(pgid: int | None) -> dict[int, float]:
-    if pgid is None:
-        return {}
-    times: dict[int, float] = {}
+def _process_times(pgid: int | None) -> tuple[dict[int, float], dict[int, float]]:
+    """CPU seconds so far of each process in the process group ``pgid``, and of each store process."""
+    group: dict[int, float] = {}
+    stores: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             # The command name is in parentheses and may hold spaces: split after the last one.
-            rest = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            head, _, tail = (entry / "stat").read_text().rpartition(")")
+            rest = tail.split()
+        except OSError:
             continue
-        if int(rest[2]) == pgid:
-            times[int(entry.name)] = (int(rest[11]) + int(rest[12])) / TICKS
-    return times
+        if len(rest) < 15:
+            continue
+        own = (int(rest[11]) + int(rest[12])) / TICKS
+        if pgid is not None and int(rest[2]) == pgid:
+            group[int(entry.name)] = own
+        elif head.partition("(")[2] in STORE_COMMANDS:
+            # Plus the time of children already ended: Django opens a connection per request, so
+            # most PostgreSQL backends live and die between two snapshots, reaped by the postmaster.
+            stores[int(entry.name)] = own + (int(rest[13]) + int(rest[14])) / TICKS
+    return group, stores
 
 
 def snapshot(pgid: int | None = None) -> Snapshot:
-    return Snapshot(at=time.monotonic(), machine_busy=_machine_busy(), group=_group_times(pgid))
+    group, stores = _process_times(pgid)
+    return Snapshot(at=time.monotonic(), machine_busy=_machine_busy(), group=group, stores=stores)
 
 
-def usage(before: Snapshot, after: Snapshot) -> tuple[float, float]:
-    """(share of the whole machine that was busy, cores used by the server's processes) between two snapshots."""
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    # A process that started in between counts from zero; one that ended is lost (short-lived backends).
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def usage(before: Snapshot, after: Snapshot) -> tuple[float, float, float]:
+    """Between two snapshots: the share of the whole machine that was busy, and the cores used by
+    the server's processes and by the stores' processes."""
     wall = max(1e-9, after.at - before.at)
     # Clock ticks are coarse: a fully busy machine can read a little over 100 %.
     machine = min(1.0, (after.machine_busy - before.machine_busy) / wall / (os.cpu_count() or 1))
-    server = sum(t - before.group[pid] for pid, t in after.group.items() if pid in before.group) / wall
-    return machine, server
+    return machine, _spent(before.group, after.group) / wall, _spent(before.stores, after.stores) / wall
+
+
+def busiest_share(before: Snapshot, after: Snapshot) -> float:
+    """Share of the server's CPU time used by its busiest process (0.5 with two evenly loaded workers)."""
+    spent = [t - before.group[pid] for pid, t in after.group.items() if pid in before.group]
+    total = sum(spent)
+    return max(spent) / total if total > 0 and len(spent) > 1 else float("nan")
 
 
 def background_load(seconds: float = 2.0) -> float:

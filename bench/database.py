@@ -9,6 +9,7 @@ the code that writes the data, so any change there seeds again.
     python -m bench.database postgres-fresh ADMIN_URL NAME KEY   # prints "seeded" or "empty"; KEY "-": empty
     python -m bench.database postgres-save ADMIN_URL NAME KEY
     python -m bench.database sqlite-checkpoint PATH
+    python -m bench.database analyze      # the database of DATABASE_URL, through Django
 """
 
 from __future__ import annotations
@@ -64,6 +65,21 @@ def sqlite_checkpoint(path: str) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def analyze() -> None:
+    """Fresh planner statistics, as autovacuum gives a database in service: without them PostgreSQL
+    plans a freshly seeded catalogue as if it had a handful of rows."""
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agora.settings")
+    django.setup()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def main(argv: list[str]) -> int:
     match argv:
         case ["postgres-fresh", admin_url, name, key]:
@@ -72,6 +88,8 @@ def main(argv: list[str]) -> int:
             postgres_save(admin_url, name, key)
         case ["sqlite-checkpoint", path]:
             sqlite_checkpoint(path)
+        case ["analyze"]:
+            analyze()
         case _:
             print(__doc__, file=sys.stderr)
             return 2

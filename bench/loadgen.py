@@ -27,12 +27,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bench import cpu
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
+# With 2 workers, above this share of the server's CPU in one process the row is flagged.
+UNEVEN_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,11 @@ class Settings:
     def from_env(cls) -> Settings:
         """BENCH_DURATION (s), BENCH_CONCURRENCY, BENCH_MAX_REQUESTS, BENCH_WARMUP (s), BENCH_TIMEOUT (s)."""
         settings = cls(
-            duration=float(os.environ.get("BENCH_DURATION") or cls.duration),
-            concurrency=int(os.environ.get("BENCH_CONCURRENCY") or cls.concurrency),
-            max_requests=int(os.environ.get("BENCH_MAX_REQUESTS") or cls.max_requests),
-            warmup=float(os.environ.get("BENCH_WARMUP") or cls.warmup),
-            timeout=float(os.environ.get("BENCH_TIMEOUT") or cls.timeout),
+            duration=_env_number("BENCH_DURATION", float, cls.duration),
+            concurrency=_env_number("BENCH_CONCURRENCY", int, cls.concurrency),
+            max_requests=_env_number("BENCH_MAX_REQUESTS", int, cls.max_requests),
+            warmup=_env_number("BENCH_WARMUP", float, cls.warmup),
+            timeout=_env_number("BENCH_TIMEOUT", float, cls.timeout),
         )
         # Hard limits: a typo in an environment variable must not start an hour-long run.
         if not 0 < settings.duration <= 600:
@@ -82,6 +85,19 @@ class Settings:
         return settings
 
 
+N = TypeVar("N", int, float)
+
+
+def _env_number(name: str, cast: type[N], default: N) -> N:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
 @dataclass
 class Result:
     target: Target
@@ -93,6 +109,8 @@ class Result:
     client_cpu: float = 0.0  # seconds of CPU the load generator itself used
     machine_busy: float = float("nan")  # share of all cores busy during the row
     server_cores: float = float("nan")  # cores used by the server's processes during the row
+    store_cores: float = float("nan")  # cores used by the database and cache processes during the row
+    busiest_process: float = float("nan")  # share of the server's CPU time taken by its busiest process
     sample_error: str = ""
 
     @property
@@ -212,70 +230,78 @@ class Connection:
 
 
 async def _client(
-    host: str,
-    port: int,
+    conn: Connection,
     target: Target,
     paths: Iterator[str],
     deadline: float,
     budget: list[int],
     settings: Settings,
     result: Result | None,
+    delay: float = 0.0,
 ) -> None:
-    conn = Connection(host, port)
-    try:
-        while time.perf_counter() < deadline and budget[0] > 0:
-            budget[0] -= 1
-            path = next(paths)
-            started = time.perf_counter()
-            try:
-                status, length = await asyncio.wait_for(conn.request(target, path), settings.timeout)
-            except TimeoutError:  # before OSError, of which it is a subclass
-                failure, detail = "timeout", f"{path}: no answer in {settings.timeout:g} s"
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, BenchError, ValueError) as exc:
-                failure, detail = type(exc).__name__, f"{path}: {exc!r}"
-            else:
-                failure, detail = "", ""
-            took = (time.perf_counter() - started) * 1000
-            if failure:
-                await conn.close()
-            if result is None:
-                continue
-            result.latencies_ms.append(took)
-            if failure:
-                result.failures[failure] += 1
-                result.sample_error = result.sample_error or detail
-            else:
-                result.statuses[status] += 1
-                result.body_bytes += length
-                if not 200 <= status < 300 and not result.sample_error:
-                    result.sample_error = f"{path}: HTTP {status}"
-    finally:
-        await conn.close()
+    await asyncio.sleep(delay)
+    while time.perf_counter() < deadline and budget[0] > 0:
+        budget[0] -= 1
+        path = next(paths)
+        started = time.perf_counter()
+        try:
+            status, length = await asyncio.wait_for(conn.request(target, path), settings.timeout)
+        except TimeoutError:  # before OSError, of which it is a subclass
+            failure, detail = "timeout", f"{path}: no answer in {settings.timeout:g} s"
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, BenchError, ValueError) as exc:
+            failure, detail = type(exc).__name__, f"{path}: {exc!r}"
+        else:
+            failure, detail = "", ""
+        took = (time.perf_counter() - started) * 1000
+        if failure:
+            await conn.close()
+        if result is None:
+            continue
+        result.latencies_ms.append(took)
+        if failure:
+            result.failures[failure] += 1
+            result.sample_error = result.sample_error or detail
+        else:
+            result.statuses[status] += 1
+            result.body_bytes += length
+            if not 200 <= status < 300 and not result.sample_error:
+                result.sample_error = f"{path}: HTTP {status}"
 
 
 async def run_target(base_url: str, target: Target, settings: Settings, server_pgid: int | None = None) -> Result:
-    """Warms up, then loads one target with ``settings.concurrency`` clients until the time or count is spent."""
+    """Warms up, then loads one target with ``settings.concurrency`` clients until the time or count is spent.
+
+    The clients join one after the other during the warm-up and keep their connections for the
+    measured part: when all connect at once, the first uvicorn worker to wake up accepts nearly
+    all of them and the other workers idle, which would measure one process, not the server.
+    """
     host, port = check_loopback(base_url)
     paths = itertools.cycle(target.paths)
-    if settings.warmup > 0:
-        deadline = time.perf_counter() + settings.warmup
+    conns = [Connection(host, port) for _ in range(settings.concurrency)]
+    try:
+        if settings.warmup > 0:
+            stagger = min(0.005, settings.warmup / 2 / settings.concurrency)
+            deadline = time.perf_counter() + settings.warmup
+            budget = [settings.max_requests]
+            await asyncio.gather(
+                *(_client(c, target, paths, deadline, budget, settings, None, i * stagger) for i, c in enumerate(conns))
+            )
+        result = Result(target=target)
+        usage_before = cpu.snapshot(server_pgid)
+        cpu_before, started = time.process_time(), time.perf_counter()
+        deadline = started + settings.duration
         budget = [settings.max_requests]
-        await asyncio.gather(
-            *(_client(host, port, target, paths, deadline, budget, settings, None) for _ in range(settings.concurrency))
-        )
-    result = Result(target=target)
-    usage_before = cpu.snapshot(server_pgid)
-    cpu_before, started = time.process_time(), time.perf_counter()
-    deadline = started + settings.duration
-    budget = [settings.max_requests]
-    await asyncio.gather(
-        *(_client(host, port, target, paths, deadline, budget, settings, result) for _ in range(settings.concurrency))
-    )
-    result.elapsed = time.perf_counter() - started
-    result.client_cpu = time.process_time() - cpu_before
-    result.machine_busy, server_cores = cpu.usage(usage_before, cpu.snapshot(server_pgid))
+        await asyncio.gather(*(_client(c, target, paths, deadline, budget, settings, result) for c in conns))
+        result.elapsed = time.perf_counter() - started
+        result.client_cpu = time.process_time() - cpu_before
+        usage_after = cpu.snapshot(server_pgid)
+    finally:
+        for conn in conns:
+            await conn.close()
+    result.machine_busy, server_cores, result.store_cores = cpu.usage(usage_before, usage_after)
     if server_pgid is not None:
         result.server_cores = server_cores
+        result.busiest_process = cpu.busiest_share(usage_before, usage_after)
     return result
 
 
@@ -328,8 +354,8 @@ def markdown_table(results: Sequence[Result]) -> str:
     shares the machine, unlike req/s and latencies: compare it first between runs."""
     rows = [
         "| Endpoint | req/s | p50 ms | p95 ms | p99 ms | Requests | Errors | KB/resp | CPU ms/req | Server cores "
-        "| Machine busy | Note |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| DB+cache cores | Machine busy | Note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         kb = r.body_bytes / max(1, sum(r.statuses.values())) / 1024
@@ -337,7 +363,13 @@ def markdown_table(results: Sequence[Result]) -> str:
         rows.append(
             f"| `{r.target.name}` | {r.rps:.0f} | {_ms(r.percentile(50))} | {_ms(r.percentile(95))} "
             f"| {_ms(r.percentile(99))} | {r.requests} | {r.errors} | {kb:.1f} | {_ms(per_request)} "
-            f"| {_cores(r.server_cores)} | {_share(r.machine_busy)} | {r.target.note} |"
+            f"| {_cores(r.server_cores)} | {_cores(r.store_cores)} | {_share(r.machine_busy)} | {r.target.note} |"
         )
     notes = [f"- `{r.target.name}`: {r.error_summary()} (first: {r.sample_error})" for r in results if r.errors]
+    notes += [
+        f"- `{r.target.name}`: one server process did {r.busiest_process:.0%} of the server's work: "
+        "the workers were not evenly loaded"
+        for r in results
+        if r.busiest_process > UNEVEN_SHARE
+    ]
     return "\n".join(rows + (["", *notes] if notes else []))

@@ -19,13 +19,16 @@ DEFAULT_DATABASE_URL=postgres://postgres@127.0.0.1:5432/agora_bench
 PG_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres
 DEFAULT_REDIS_URL=redis://127.0.0.1:6379/13
 
-log() { printf '\n== %s\n' "$*"; }
+log() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 if [ ! -x "$PY" ] || [ ! -x "$UVICORN" ]; then
   die "no .venv: run 'make bench' (it installs the test dependencies first)"
 fi
 [[ "$WORKERS" =~ ^[1-9][0-9]?$ ]] || die "BENCH_WORKERS must be a number from 1 to 99"
+
+# Bad knobs fail now, not after minutes of seeding.
+"$PY" -m bench --check --scenarios "$SCENARIOS" || die "fix the BENCH_* settings above"
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/agora-bench.XXXXXX")
 SERVER_PID=""
@@ -136,6 +139,7 @@ else
   LABEL="PostgreSQL + Redis"
   if [ -n "${BENCH_DATABASE_URL:-}" ]; then
     MODE=given
+    LABEL=""  # the report names the database it finds there
     export DATABASE_URL=$BENCH_DATABASE_URL
   else
     MODE=postgres
@@ -160,7 +164,7 @@ else
 fi
 mkdir -p "$AGORA_VAR_DIR"
 
-log "migrate and collect static files ($LABEL)"
+log "migrate and collect static files (${LABEL:-BENCH_DATABASE_URL})"
 step "$PY" manage.py migrate --noinput -v 0
 step "$PY" manage.py collectstatic --noinput -v 0
 
@@ -168,6 +172,7 @@ if [ "${BENCH_SKIP_SEED:-0}" = 1 ]; then
   log "seeding skipped (BENCH_SKIP_SEED=1): using the data already in the database"
 elif [ "$SEEDED" = 1 ]; then
   log "demo data ($PRODUCTS products, $USERS users, seed $SEED) copied from an earlier run (BENCH_RESEED=1 seeds anew)"
+  "$PY" -m bench.database analyze
 else
   log "demo data: $PRODUCTS products, $USERS users, seed $SEED"
   seed_args=(--products "$PRODUCTS" --users "$USERS" --seed "$SEED")
@@ -176,6 +181,7 @@ else
   start=$SECONDS
   step "$PY" manage.py demo "${seed_args[@]}"
   echo "seeded in $((SECONDS - start)) s"
+  "$PY" -m bench.database analyze
   case $MODE in
     postgres) "$PY" -m bench.database postgres-save "$PG_ADMIN_URL" agora_bench "$KEY" ;;
     sqlite)
