@@ -118,7 +118,19 @@ if IS_SQLITE:
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI Django closes its connection after every request; a pool per process keeps them open
+    # (a new PostgreSQL connection costs more than a catalog query). Size it so that
+    # processes × AGORA_DB_POOL_MAX stays below the server's max_connections.
+    if env_bool("AGORA_DB_POOL", True):
+        DATABASES["default"]["OPTIONS"] = {
+            "pool": {
+                "min_size": int(os.environ.get("AGORA_DB_POOL_MIN", "1")),
+                "max_size": int(os.environ.get("AGORA_DB_POOL_MAX", "20")),
+                "timeout": int(os.environ.get("AGORA_DB_POOL_TIMEOUT", "10")),
+            }
+        }
+    else:
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -135,7 +147,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("AGORA_CACHE_PREFIX", "agora")},
+            "CONFIG": {
+                # No client-side socket timeout (redis-py 8 defaults to 5 s): channels_redis waits for events in
+                # 5 s blocking reads that such a timeout cuts short, and on Python 3.11 the timed send swallows the
+                # cancel of a closing socket's reader, which then never ends (nor does a graceful shutdown).
+                # TCP keepalive still notices a Redis that went away. tests/e2e/test_real_server.py covers both.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "socket_keepalive": True}],
+                "prefix": os.environ.get("AGORA_CACHE_PREFIX", "agora"),
+            },
         }
     }
 else:

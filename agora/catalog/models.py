@@ -3,7 +3,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -115,7 +116,8 @@ class Variant(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["shop", "sku"], name="variant_sku_unique_per_shop"),
+            # Case-insensitive, like the services' check: "ab-1" and "AB-1" are one SKU, even when added at once.
+            models.UniqueConstraint(F("shop"), Lower("sku"), name="variant_sku_ci_unique_per_shop"),
             models.CheckConstraint(condition=Q(price__gte=Decimal("0")), name="variant_price_not_negative"),
         ]
 

@@ -7,7 +7,19 @@ from functools import reduce
 from operator import or_
 
 from django.core.cache import cache
-from django.db.models import BooleanField, Count, ExpressionWrapper, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.utils.translation import gettext as _
 
 from agora.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
@@ -25,11 +37,18 @@ SORTS: dict[str, tuple[str, ...]] = {
 MAX_QUERY_WORDS = 8
 
 
+def _lowest_active_price() -> Subquery:
+    # A correlated subquery rather than MIN() over a join: no GROUP BY over the whole catalogue, so
+    # "newest first" computes the price only for the page it returns, and COUNT(*) can drop it.
+    cheapest = Variant.objects.filter(product=OuterRef("pk"), is_active=True).order_by("price").values("price")[:1]
+    return Subquery(cheapest)
+
+
 def _with_listing_data(products: QuerySet[Product]) -> QuerySet[Product]:
     """What a product card shows, in a fixed number of queries whatever the page size."""
     return (
         products.select_related("shop", "category")
-        .annotate(price_from=Min("variants__price", filter=Q(variants__is_active=True)))
+        .annotate(price_from=_lowest_active_price())
         .prefetch_related(
             Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"), to_attr="photo_list")
         )

@@ -117,7 +117,8 @@ def _unique_product_slug(shop: Shop, title: str, exclude: int | None = None) -> 
 
 def _set_tags(product: Product, names: list[str]) -> None:
     tags = []
-    for name in names:
+    # Always in one order: two sellers adding the same new tags in different orders would otherwise deadlock.
+    for name in sorted(names):
         tag, _created = Tag.objects.get_or_create(name=name)
         tags.append(tag)
     product.tags.set(tags)

@@ -18,9 +18,9 @@ from agora.core.errors import NotAuthenticated
 from agora.core.images import clean_image, make_thumbnail
 from agora.core.money import check_currency
 from agora.core.text import clean_text
-from agora.shops.errors import InvitationInvalid, LastOwner, ShopInvalid, ShopNotFound, SlugTaken
+from agora.shops.errors import InvitationInvalid, LastOwner, ShopInvalid, ShopNotFound, ShopPermissionDenied, SlugTaken
 from agora.shops.models import Invitation, Membership, Role, Shop
-from agora.shops.permissions import ShopAction
+from agora.shops.permissions import ShopAction, role_allows
 from agora.shops.selectors import require
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
@@ -227,15 +227,24 @@ def accept_invitation(*, user: User, token: str) -> Membership:
     return membership
 
 
-def _lock_staff(shop: Shop) -> list[Membership]:
-    return list(Membership.objects.filter(shop=shop).select_for_update().order_by("pk"))
+def _lock_staff(shop: Shop, *, actor: User | None = None) -> list[Membership]:
+    """The shop's staff rows, locked; with ``actor``, also checks again, under the lock, that they may manage staff.
+
+    The check before the lock can be stale: an owner demoted a moment ago must not complete one more change.
+    """
+    staff = list(Membership.objects.filter(shop=shop).select_for_update().order_by("pk"))
+    if actor is not None and not actor.is_superuser:
+        role = next((m.role for m in staff if m.user_id == actor.pk), None)
+        if not role_allows(role, ShopAction.MANAGE_STAFF):
+            raise ShopPermissionDenied(_("Your role in this shop no longer allows managing its staff."))
+    return staff
 
 
 def change_role(*, actor: User, shop: Shop, user_id: int, role: str) -> Membership:
     require(actor, shop, ShopAction.MANAGE_STAFF)
     role = _check_role(role)
     with transaction.atomic():
-        staff = _lock_staff(shop)
+        staff = _lock_staff(shop, actor=actor)
         member = next((m for m in staff if m.user_id == user_id), None)
         if member is None:
             raise ShopNotFound(_("This person is not on the shop's staff."))
@@ -252,7 +261,7 @@ def remove_staff(*, actor: User, shop: Shop, user_id: int) -> None:
     if actor.pk != user_id:
         require(actor, shop, ShopAction.MANAGE_STAFF)
     with transaction.atomic():
-        staff = _lock_staff(shop)
+        staff = _lock_staff(shop, actor=actor if actor.pk != user_id else None)
         member = next((m for m in staff if m.user_id == user_id), None)
         if member is None:
             raise ShopNotFound(_("This person is not on the shop's staff."))

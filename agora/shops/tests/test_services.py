@@ -412,3 +412,22 @@ def test_changing_the_role_of_a_stranger_is_not_found():
 
     with pytest.raises(ShopNotFound):
         services.change_role(actor=owner, shop=shop, user_id=UserFactory().pk, role=Role.SUPPORT)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["change_role", "remove_staff"])
+def test_an_owner_demoted_after_the_first_check_cannot_finish_a_staff_change(action):
+    shop, owner = shop_with_owner()
+    other_owner = MembershipFactory(shop=shop, role=Role.OWNER).user
+    manager = MembershipFactory(shop=shop, role=Role.MANAGER).user
+    # Given the actor's role was read (and cached on the request's user) while still owner...
+    assert selectors.role_of(owner, shop) == Role.OWNER
+    # ...and another owner demotes them in the meantime,
+    services.change_role(actor=other_owner, shop=shop, user_id=owner.pk, role=Role.SUPPORT)
+    # when they go on with their change, the check under the staff lock refuses it.
+    with pytest.raises(ShopPermissionDenied):
+        if action == "change_role":
+            services.change_role(actor=owner, shop=shop, user_id=manager.pk, role=Role.OWNER)
+        else:
+            services.remove_staff(actor=owner, shop=shop, user_id=manager.pk)
+    assert Membership.objects.get(shop=shop, user=manager).role == Role.MANAGER
