@@ -380,12 +380,14 @@ def update_variant(
             if not others.exists():
                 raise CannotPublish(_("A published product keeps at least one variant. Unpublish it first."))
         variant.is_active = is_active
+    count = _whole(stock_quantity, field="stock_quantity", maximum=MAX_STOCK) if stock_quantity is not None else None
+    # Stock is not among the saved fields: a save must not overwrite a count that moved meanwhile.
     fields = ["sku", "price", "name", "options", "weight_grams", "is_active", "updated_at"]
     try:
         with transaction.atomic():
             variant.save(update_fields=fields)
-            if stock_quantity is not None:
-                set_stock(actor=actor, variant=variant, quantity=stock_quantity)
+            if count is not None:
+                set_stock(actor=actor, variant=variant, quantity=count)
     except IntegrityError:
         raise SkuTaken(_("That SKU was just taken. Choose another."), field="sku") from None
     return variant

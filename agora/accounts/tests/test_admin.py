@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -14,20 +12,9 @@ from django.utils.http import urlencode
 from agora.accounts.models import ApiToken, User
 from agora.accounts.services import issue_token, revoke_token, user_for_token
 from agora.accounts.tests.factories import UserFactory
+from agora.core.tests.adminform import listed, queries
 
 pytestmark = pytest.mark.django_db
-
-
-def _listed(client, url):
-    response = client.get(url)
-    assert response.status_code == 200
-    return {obj.pk for obj in response.context["cl"].result_list}
-
-
-def _queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx)
 
 
 def test_user_pages_load_with_tokens(admin_client):
@@ -47,9 +34,9 @@ def test_user_search_by_username_email_and_display_name(admin_client):
     kenji = UserFactory(username="kenji", email="k@tokyo.example", display_name="Kenji Sato")
     url = reverse("admin:accounts_user_changelist")
 
-    assert _listed(admin_client, url + "?q=ANNA") == {anna.pk}
-    assert _listed(admin_client, url + "?q=tokyo.example") == {kenji.pk}
-    assert _listed(admin_client, url + "?q=sato") == {kenji.pk}
+    assert listed(admin_client, url + "?q=ANNA") == {anna.pk}
+    assert listed(admin_client, url + "?q=tokyo.example") == {kenji.pk}
+    assert listed(admin_client, url + "?q=sato") == {kenji.pk}
 
 
 def test_user_filters(admin_client, admin_user):
@@ -57,45 +44,45 @@ def test_user_filters(admin_client, admin_user):
     old = UserFactory(date_joined=timezone.now() - timedelta(days=400), is_active=False)
     url = reverse("admin:accounts_user_changelist")
 
-    assert _listed(admin_client, url + "?is_staff__exact=1") == {admin_user.pk}
-    assert _listed(admin_client, url + "?is_active__exact=0") == {old.pk}
-    assert _listed(admin_client, url + "?language__exact=ru") == {ru.pk}
-    assert _listed(admin_client, url + "?currency__exact=RUB") == {ru.pk}
+    assert listed(admin_client, url + "?is_staff__exact=1") == {admin_user.pk}
+    assert listed(admin_client, url + "?is_active__exact=0") == {old.pk}
+    assert listed(admin_client, url + "?language__exact=ru") == {ru.pk}
+    assert listed(admin_client, url + "?currency__exact=RUB") == {ru.pk}
     recent = urlencode({"date_joined__gte": str(timezone.now() - timedelta(days=7))})
-    assert _listed(admin_client, f"{url}?{recent}") == {admin_user.pk, ru.pk}
+    assert listed(admin_client, f"{url}?{recent}") == {admin_user.pk, ru.pk}
 
 
 def test_user_list_queries_do_not_grow(admin_client):
     url = reverse("admin:accounts_user_changelist")
     UserFactory.create_batch(2)
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
 
     UserFactory.create_batch(15)
 
-    assert _queries(admin_client, url) == few
+    assert queries(admin_client, url) == few
 
 
 def test_user_change_page_queries_do_not_grow_with_tokens(admin_client):
     anna = UserFactory()
     url = reverse("admin:accounts_user_change", args=[anna.pk])
     issue_token(user=anna)
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
 
     for _ in range(6):
         issue_token(user=anna)
 
-    assert _queries(admin_client, url) == few
+    assert queries(admin_client, url) == few
 
 
 def test_token_list_queries_do_not_grow(admin_client):
     url = reverse("admin:accounts_apitoken_changelist")
     issue_token(user=UserFactory())
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
 
     for user in UserFactory.create_batch(8):
         issue_token(user=user)
 
-    assert _queries(admin_client, url) == few
+    assert queries(admin_client, url) == few
 
 
 def test_revoke_all_tokens_action_on_users(admin_client):
@@ -123,10 +110,10 @@ def test_token_state_filter_and_revoke_action(admin_client):
     expired, _ = issue_token(user=anna, ttl=timedelta(seconds=-1))
     url = reverse("admin:accounts_apitoken_changelist")
 
-    assert _listed(admin_client, url + "?state=active") == {active.pk}
-    assert _listed(admin_client, url + "?state=revoked") == {revoked.pk}
-    assert _listed(admin_client, url + "?state=expired") == {expired.pk}
-    assert _listed(admin_client, url + f"?q={active.prefix}") == {active.pk}
+    assert listed(admin_client, url + "?state=active") == {active.pk}
+    assert listed(admin_client, url + "?state=revoked") == {revoked.pk}
+    assert listed(admin_client, url + "?state=expired") == {expired.pk}
+    assert listed(admin_client, url + f"?q={active.prefix}") == {active.pk}
 
     admin_client.post(url, {"action": "revoke", "_selected_action": [active.pk]})
 

@@ -7,14 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from agora.catalog import services
 from agora.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
 from agora.catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory, published_product
-from agora.core.tests.adminform import form_data
+from agora.core.tests.adminform import form_data, listed, queries
 from agora.shops.tests.factories import shop_with_owner
 
 pytestmark = pytest.mark.django_db
@@ -41,13 +39,6 @@ def _catalog(count, image_bytes, *, currency="EUR"):
         services.publish_product(actor=owner, product=product)
         products.append(product)
     return products
-
-
-def _queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx)
 
 
 # --- pages load -----------------------------------------------------------------------
@@ -87,10 +78,6 @@ def test_product_change_page_shows_variants_and_photo_thumbnails(admin_client, i
 
 
 # --- search and filters -----------------------------------------------------------------
-def _listed(client, url):
-    response = client.get(url)
-    assert response.status_code == 200
-    return {obj.pk for obj in response.context["cl"].result_list}
 
 
 def test_product_search_by_title_description_shop_name_and_variant_sku(admin_client):
@@ -98,10 +85,10 @@ def test_product_search_by_title_description_shop_name_and_variant_sku(admin_cli
     mug = published_product(title="Mug", description="Speckled stoneware", shop__name="Kyiv Clay", variant__sku="KC-9")
     url = reverse("admin:catalog_product_changelist")
 
-    assert _listed(admin_client, url + "?q=scarf") == {scarf.pk}
-    assert _listed(admin_client, url + "?q=stoneware") == {mug.pk}
-    assert _listed(admin_client, url + "?q=riga") == {scarf.pk}
-    assert _listed(admin_client, url + "?q=kc-9") == {mug.pk}
+    assert listed(admin_client, url + "?q=scarf") == {scarf.pk}
+    assert listed(admin_client, url + "?q=stoneware") == {mug.pk}
+    assert listed(admin_client, url + "?q=riga") == {scarf.pk}
+    assert listed(admin_client, url + "?q=kc-9") == {mug.pk}
 
 
 def test_product_filters_by_status_shop_and_category(admin_client):
@@ -110,12 +97,12 @@ def test_product_filters_by_status_shop_and_category(admin_client):
     draft = ProductFactory(status=ProductStatus.DRAFT, published_at=None)
     url = reverse("admin:catalog_product_changelist")
 
-    assert _listed(admin_client, url + "?status__exact=draft") == {draft.pk}
-    assert _listed(admin_client, url + "?status__exact=published") == {live.pk}
-    assert _listed(admin_client, url + f"?shop__id__exact={draft.shop_id}") == {draft.pk}
-    assert _listed(admin_client, url + f"?category__id__exact={category.pk}") == {live.pk}
+    assert listed(admin_client, url + "?status__exact=draft") == {draft.pk}
+    assert listed(admin_client, url + "?status__exact=published") == {live.pk}
+    assert listed(admin_client, url + f"?shop__id__exact={draft.shop_id}") == {draft.pk}
+    assert listed(admin_client, url + f"?category__id__exact={category.pk}") == {live.pk}
     year = live.published_at.year
-    assert _listed(admin_client, url + f"?published_at__year={year}") == {live.pk}
+    assert listed(admin_client, url + f"?published_at__year={year}") == {live.pk}
 
 
 def test_stock_filter_separates_in_stock_low_stock_and_sold_out(admin_client):
@@ -126,10 +113,10 @@ def test_stock_filter_separates_in_stock_low_stock_and_sold_out(admin_client):
     sold_out = VariantFactory(product=product, stock_quantity=0)
     url = reverse("admin:catalog_variant_changelist")
 
-    assert _listed(admin_client, url + "?stock=in") == {plenty.pk, low.pk, last.pk}
-    assert _listed(admin_client, url + "?stock=low") == {low.pk, last.pk}
-    assert _listed(admin_client, url + "?stock=out") == {sold_out.pk}
-    assert _listed(admin_client, url) == {plenty.pk, low.pk, last.pk, sold_out.pk}
+    assert listed(admin_client, url + "?stock=in") == {plenty.pk, low.pk, last.pk}
+    assert listed(admin_client, url + "?stock=low") == {low.pk, last.pk}
+    assert listed(admin_client, url + "?stock=out") == {sold_out.pk}
+    assert listed(admin_client, url) == {plenty.pk, low.pk, last.pk, sold_out.pk}
 
 
 def test_variant_search_by_sku_and_product_title_and_filter_by_shop(admin_client):
@@ -137,9 +124,9 @@ def test_variant_search_by_sku_and_product_title_and_filter_by_shop(admin_client
     mug = published_product(title="Mug", variant__sku="MG-1")
     url = reverse("admin:catalog_variant_changelist")
 
-    assert _listed(admin_client, url + "?q=sc-1") == {scarf.variants.get().pk}
-    assert _listed(admin_client, url + "?q=mug") == {mug.variants.get().pk}
-    assert _listed(admin_client, url + f"?shop__id__exact={mug.shop_id}") == {mug.variants.get().pk}
+    assert listed(admin_client, url + "?q=sc-1") == {scarf.variants.get().pk}
+    assert listed(admin_client, url + "?q=mug") == {mug.variants.get().pk}
+    assert listed(admin_client, url + f"?shop__id__exact={mug.shop_id}") == {mug.variants.get().pk}
 
 
 def test_category_search_and_parent_shown(admin_client):
@@ -147,7 +134,7 @@ def test_category_search_and_parent_shown(admin_client):
     coffee = CategoryFactory(name="Coffee", parent=top)
     url = reverse("admin:catalog_category_changelist")
 
-    assert _listed(admin_client, url + "?q=coffee") == {coffee.pk}
+    assert listed(admin_client, url + "?q=coffee") == {coffee.pk}
     html = admin_client.get(url + "?q=coffee").content.decode()
     assert "Food &amp; drink" in html
 
@@ -159,10 +146,10 @@ def test_category_search_and_parent_shown(admin_client):
 def test_changelist_queries_do_not_grow_with_rows(admin_client, image_bytes, url_name):
     url = reverse(f"admin:{url_name}")
     _catalog(2, image_bytes)
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
 
     _catalog(10, image_bytes)
-    many = _queries(admin_client, url)
+    many = queries(admin_client, url)
 
     assert many == few
 
@@ -170,13 +157,13 @@ def test_changelist_queries_do_not_grow_with_rows(admin_client, image_bytes, url
 def test_product_change_page_queries_do_not_grow_with_variants_and_photos(admin_client, image_bytes):
     product = _catalog(1, image_bytes)[0]
     url = reverse("admin:catalog_product_change", args=[product.pk])
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
     owner = product.shop.memberships.get().user
     for i in range(6):
         services.add_variant(actor=owner, product=product, sku=f"EXTRA-{i}", price="5.00")
         services.add_image(actor=owner, product=product, upload=ContentFile(image_bytes(), name="b.jpg"))
 
-    assert _queries(admin_client, url) == few
+    assert queries(admin_client, url) == few
 
 
 # --- actions go through the services ---------------------------------------------------

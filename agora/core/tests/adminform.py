@@ -71,3 +71,21 @@ def form_data(html: str | bytes, form_id: str | None = None) -> dict[str, Any]:
     parser = _FormParser(form_id)
     parser.feed(html.decode() if isinstance(html, bytes) else html)
     return {k: (v[0] if len(v) == 1 else v) for k, v in parser.data.items() if v}
+
+
+def listed(client: Any, url: str) -> set[int]:
+    """The primary keys an admin changelist shows."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+def queries(client: Any, url: str) -> int:
+    """How many queries one admin page takes to render."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx)

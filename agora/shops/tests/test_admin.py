@@ -5,32 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from agora.accounts.tests.factories import UserFactory
 from agora.catalog.tests.factories import published_product
-from agora.core.tests.adminform import form_data
+from agora.core.tests.adminform import form_data, listed, queries
 from agora.shops import services
 from agora.shops.admin import ShopAdminForm
 from agora.shops.models import Invitation, Membership, Role, Shop
 from agora.shops.tests.factories import MembershipFactory, ShopFactory, shop_with_owner
 
 pytestmark = pytest.mark.django_db
-
-
-def _listed(client, url):
-    response = client.get(url)
-    assert response.status_code == 200
-    return {obj.pk for obj in response.context["cl"].result_list}
-
-
-def _queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx)
 
 
 def _shops_with_staff(count):
@@ -71,11 +57,11 @@ def test_shop_search_and_filters(admin_client):
     manila = ShopFactory(name="Manila Roasters", slug="manila", country="PH", currency="PHP", is_active=False)
     url = reverse("admin:shops_shop_changelist")
 
-    assert _listed(admin_client, url + "?q=knits") == {riga.pk}
-    assert _listed(admin_client, url + "?q=manila") == {manila.pk}
-    assert _listed(admin_client, url + "?country=PH") == {manila.pk}
-    assert _listed(admin_client, url + "?currency__exact=EUR") == {riga.pk}
-    assert _listed(admin_client, url + "?is_active__exact=0") == {manila.pk}
+    assert listed(admin_client, url + "?q=knits") == {riga.pk}
+    assert listed(admin_client, url + "?q=manila") == {manila.pk}
+    assert listed(admin_client, url + "?country=PH") == {manila.pk}
+    assert listed(admin_client, url + "?currency__exact=EUR") == {riga.pk}
+    assert listed(admin_client, url + "?is_active__exact=0") == {manila.pk}
 
 
 def test_shop_change_page_lists_staff_and_invitations(admin_client):
@@ -94,22 +80,22 @@ def test_shop_change_page_lists_staff_and_invitations(admin_client):
 def test_changelist_queries_do_not_grow_with_rows(admin_client, url_name):
     url = reverse(f"admin:{url_name}")
     _shops_with_staff(2)
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
 
     _shops_with_staff(8)
 
-    assert _queries(admin_client, url) == few
+    assert queries(admin_client, url) == few
 
 
 def test_shop_change_page_queries_do_not_grow_with_staff(admin_client):
     shop, owner = shop_with_owner()
     url = reverse("admin:shops_shop_change", args=[shop.pk])
-    few = _queries(admin_client, url)
+    few = queries(admin_client, url)
     for i in range(5):
         MembershipFactory(shop=shop, role=Role.SUPPORT)
         services.invite_staff(actor=owner, shop=shop, email=f"x{i}@example.com", role=Role.SUPPORT)
 
-    assert _queries(admin_client, url) == few
+    assert queries(admin_client, url) == few
 
 
 def test_invitation_state_filter(admin_client):
@@ -121,10 +107,10 @@ def test_invitation_state_filter(admin_client):
     services.revoke_invitation(actor=owner, shop=shop, invitation_id=revoked.pk)
     url = reverse("admin:shops_invitation_changelist")
 
-    assert _listed(admin_client, url + "?state=pending") == {pending.pk}
-    assert _listed(admin_client, url + "?state=expired") == {expired.pk}
-    assert _listed(admin_client, url + "?state=revoked") == {revoked.pk}
-    assert _listed(admin_client, url + "?q=b@example") == {expired.pk}
+    assert listed(admin_client, url + "?state=pending") == {pending.pk}
+    assert listed(admin_client, url + "?state=expired") == {expired.pk}
+    assert listed(admin_client, url + "?state=revoked") == {revoked.pk}
+    assert listed(admin_client, url + "?q=b@example") == {expired.pk}
 
 
 def test_revoke_invitation_action(admin_client):

@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -499,16 +498,15 @@ def product_edit(request: HttpRequest, slug: str, product_id: int) -> HttpRespon
     if form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                catalog_services.update_product(
-                    actor=_user(request),
-                    product=product,
-                    title=data["title"],
-                    slug=data["slug"],
-                    description=data["description"],
-                    category_id=data["category_id"],
-                    tags=data["tags"],
-                )
+            catalog_services.update_product(
+                actor=_user(request),
+                product=product,
+                title=data["title"],
+                slug=data["slug"],
+                description=data["description"],
+                category_id=data["category_id"],
+                tags=data["tags"],
+            )
         except DomainError as exc:
             status = _form_error(form, exc)
             product = _fresh_product(request, shop, product_id)
@@ -690,9 +688,8 @@ def variant_edit(request: HttpRequest, slug: str, product_id: int, variant_id: i
     status = INVALID
     if form.is_valid():
         try:
-            with transaction.atomic():
-                # Price, SKU and stock change together or not at all.
-                catalog_services.update_variant(actor=_user(request), variant=variant, **form.variant_data())
+            # The service writes price, SKU and stock in one transaction.
+            catalog_services.update_variant(actor=_user(request), variant=variant, **form.variant_data())
         except DomainError as exc:
             status = _form_error(form, exc)
         else:
