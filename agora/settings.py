@@ -53,6 +53,14 @@ INSTALLED_APPS = [
     "agora.accounts",
     "agora.shops",
     "agora.catalog",
+    "agora.shipping",
+    "agora.idempotency",
+    "agora.payments",
+    "agora.ledger",
+    "agora.orders",
+    "agora.notifications",
+    "agora.social",
+    "agora.feed",
     "agora.web",
     "agora.api",
     "django.contrib.admin",
@@ -100,6 +108,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "agora.web.context_processors.site",
+                "agora.orders.context_processors.cart",
+                "agora.notifications.context_processors.unread",
             ],
         },
     },
@@ -250,3 +260,22 @@ LOGGING = {
 AGORA_PAGE_SIZE = 24
 AGORA_API_PAGE_SIZE = 20
 AGORA_API_MAX_PAGE_SIZE = 100
+
+# --- Orders and checkout (agora.orders, agora.shipping, agora.ledger) -----------------
+# How long an unpaid order holds its stock; guests get less time than signed-in shoppers.
+AGORA_RESERVATION_MINUTES_USER = int(os.environ.get("AGORA_RESERVATION_MINUTES_USER", "30"))
+AGORA_RESERVATION_MINUTES_GUEST = int(os.environ.get("AGORA_RESERVATION_MINUTES_GUEST", "15"))
+# The operator's commission on each paid order, as a fraction ("0.10" = 10 %); a shop may override it.
+AGORA_COMMISSION_RATE = os.environ.get("AGORA_COMMISSION_RATE", "0.10")
+
+# --- Payments (agora.payments) --------------------------------------------------------
+# "sandbox" (built in, the default in embedded mode and tests) or "stripe".
+AGORA_PAYMENT_GATEWAY = os.environ.get("AGORA_PAYMENT_GATEWAY", "sandbox")
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Tests point this at a locally served Stripe stand-in; production leaves it empty (api.stripe.com).
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
+# --- Social and feed (agora.social, agora.feed) ---------------------------------------
+AGORA_TIMELINE_LENGTH = int(os.environ.get("AGORA_TIMELINE_LENGTH", "800"))

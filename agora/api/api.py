@@ -14,7 +14,13 @@ from agora.api import errors
 from agora.api.auth import AUTH
 from agora.catalog.api import router as catalog_router
 from agora.core.errors import NotFound
+from agora.feed.api import router as feed_router
+from agora.notifications.api import router as notifications_router
+from agora.orders.api import router as orders_router
+from agora.payments.api import router as payments_router
+from agora.shipping.api import router as shipping_router
 from agora.shops.api import router as shops_router
+from agora.social.api import router as social_router
 
 DESCRIPTION = """
 The Agora API: accounts, shops and the catalog.
@@ -84,6 +90,12 @@ errors.install(api)
 api.add_router("", accounts_router)
 api.add_router("", shops_router)
 api.add_router("", catalog_router)
+api.add_router("", shipping_router)
+api.add_router("", orders_router)
+api.add_router("", payments_router)
+api.add_router("", notifications_router)
+api.add_router("", social_router)
+api.add_router("", feed_router)
 
 # Registered last so that it only catches what no endpoint matched: an unknown URL is a JSON 404 too.
 fallback = Router()

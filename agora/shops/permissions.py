@@ -12,12 +12,29 @@ class ShopAction(StrEnum):
     MANAGE_PRODUCTS = "manage_products"
     EDIT_SHOP = "edit_shop"
     MANAGE_STAFF = "manage_staff"
+    # Orders and money (agora.orders, agora.shipping, agora.ledger)
+    VIEW_ORDERS = "view_orders"
+    FULFIL_ORDERS = "fulfil_orders"
+    REFUND_ORDERS = "refund_orders"
+    MANAGE_DELIVERY = "manage_delivery"
+    VIEW_FINANCES = "view_finances"
+    # Social (agora.social): speaking as the shop, and keeping its posts' comments civil
+    POST_AS_SHOP = "post_as_shop"
+    MODERATE_COMMENTS = "moderate_comments"
 
 
 ROLE_ACTIONS: dict[str, frozenset[ShopAction]] = {
     Role.OWNER: frozenset(ShopAction),
-    Role.MANAGER: frozenset({ShopAction.VIEW_DRAFTS, ShopAction.MANAGE_PRODUCTS, ShopAction.EDIT_SHOP}),
-    Role.SUPPORT: frozenset({ShopAction.VIEW_DRAFTS}),
+    Role.MANAGER: frozenset(ShopAction) - {ShopAction.MANAGE_STAFF, ShopAction.VIEW_FINANCES},
+    # Support answers shoppers and ships parcels; money leaving the shop (refunds) needs a manager.
+    Role.SUPPORT: frozenset(
+        {
+            ShopAction.VIEW_DRAFTS,
+            ShopAction.VIEW_ORDERS,
+            ShopAction.FULFIL_ORDERS,
+            ShopAction.MODERATE_COMMENTS,
+        }
+    ),
 }
 
 

@@ -1,6 +1,9 @@
 from django.urls import path
 
 from agora.web.dashboard.urls import urlpatterns as dashboard_urlpatterns
+from agora.web.urls_notifications import urlpatterns as notifications_urlpatterns
+from agora.web.urls_orders import urlpatterns as orders_urlpatterns
+from agora.web.urls_social import urlpatterns as social_urlpatterns
 from agora.web.views import accounts, storefront
 
 app_name = "web"
@@ -25,4 +28,7 @@ urlpatterns = [
     path("accounts/tokens/", accounts.api_tokens, name="api_tokens"),
     path("accounts/tokens/<int:token_id>/revoke/", accounts.revoke_api_token, name="revoke_api_token"),
     *dashboard_urlpatterns,
+    *orders_urlpatterns,
+    *social_urlpatterns,
+    *notifications_urlpatterns,
 ]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FeedConfig(AppConfig):
+    name = "agora.feed"
+    label = "feed"
+    default_auto_field = "django.db.models.BigAutoField"

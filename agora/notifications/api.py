@@ -1,0 +1,5 @@
+"""The notifications endpoints under /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["notifications"])

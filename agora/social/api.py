@@ -1,0 +1,5 @@
+"""The social endpoints under /api/v1/."""
+
+from ninja import Router
+
+router = Router(tags=["social"])
