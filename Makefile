@@ -52,7 +52,9 @@ run: demo static
 	@echo "  Demo sign-in: demo / agora-demo   (operator: admin / agora-admin)"
 	@echo "  Stop with Ctrl-C."
 	@echo ""
-	AGORA_SITE_URL=$${AGORA_SITE_URL:-http://$(HOST):$(PORT)} \
+	@# Periodic tasks (expiring unpaid orders, reconciling payments, trending) run beside the server, and stop with it.
+	AGORA_SITE_URL=$${AGORA_SITE_URL:-http://$(HOST):$(PORT)}; export AGORA_SITE_URL; \
+	  $(PY) manage.py periodic & PERIODIC=$$!; trap 'kill $$PERIODIC 2>/dev/null' EXIT INT TERM; \
 	  $(VENV)/bin/uvicorn agora.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
 # The test command (also called twice by .ci/run: on SQLite, then on PostgreSQL + Redis).

@@ -1,0 +1,96 @@
+"""Telling people what happened: in-app notifications, a live badge over the websocket, and e-mail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from agora.accounts.models import User
+from agora.core.realtime import send_to_user
+from agora.notifications import tasks
+from agora.notifications.models import Notification
+from agora.notifications.selectors import get_notification, unread_count
+
+# An unread notification with the same dedupe key inside this window is refreshed instead of repeated.
+DEDUPE_WINDOW = timedelta(hours=1)
+
+
+def _push_count(user_id: int, item: Notification | None = None) -> None:
+    payload: dict[str, object] = {"unread": Notification.objects.filter(recipient_id=user_id, read_at=None).count()}
+    if item is not None:
+        payload.update({"id": item.pk, "kind": item.kind, "title": item.title, "url": item.url})
+    send_to_user(user_id, "notification", payload)
+
+
+def notify(
+    recipient: User,
+    kind: str,
+    *,
+    title: str,
+    body: str = "",
+    url: str = "",
+    actor: User | None = None,
+    email: bool = False,
+    dedupe_key: str = "",
+) -> Notification | None:
+    """Notify ``recipient``; nothing when they are the actor themselves or their account is closed.
+
+    With ``dedupe_key``, an unread notification with that key from the last hour is updated and moved to the top
+    rather than repeated. E-mail and the live push go out only once the caller's transaction commits.
+    """
+    if not recipient.is_active or (actor is not None and actor.pk == recipient.pk):
+        return None
+    title, body, url = title[:200], body[:2000], url[:500]
+    with transaction.atomic():
+        item = None
+        if dedupe_key:
+            item = (
+                Notification.objects.select_for_update()
+                .filter(
+                    recipient=recipient,
+                    dedupe_key=dedupe_key,
+                    read_at__isnull=True,
+                    created_at__gte=timezone.now() - DEDUPE_WINDOW,
+                )
+                .first()
+            )
+        if item is not None:
+            item.title, item.body, item.url, item.actor = title, body, url, actor
+            item.created_at = timezone.now()
+            item.save(update_fields=["title", "body", "url", "actor", "created_at"])
+        else:
+            item = Notification.objects.create(
+                recipient=recipient, kind=kind, title=title, body=body, url=url, actor=actor, dedupe_key=dedupe_key
+            )
+        _push_count(recipient.pk, item)
+        if email and recipient.email:
+            item_id = item.pk
+            transaction.on_commit(lambda: tasks.send_notification_email.delay(item_id))
+    return item
+
+
+def send_email(to: str, subject: str, body: str) -> None:
+    """E-mail someone without an account (a guest shopper), after the caller's transaction commits."""
+    transaction.on_commit(lambda: tasks.send_plain_email.delay(to, subject, body))
+
+
+def mark_read(*, user: User, notification_id: int) -> Notification:
+    item = get_notification(user, notification_id)
+    if item.read_at is None:
+        Notification.objects.filter(pk=item.pk, read_at=None).update(read_at=timezone.now())
+        item.refresh_from_db(fields=["read_at"])
+        _push_count(user.pk)
+    return item
+
+
+def mark_all_read(*, user: User) -> int:
+    """Mark every unread notification read; returns how many were."""
+    count = Notification.objects.filter(recipient=user, read_at=None).update(read_at=timezone.now())
+    if count:
+        _push_count(user.pk)
+    return count
+
+
+__all__ = ["mark_all_read", "mark_read", "notify", "send_email", "unread_count"]
