@@ -9,6 +9,8 @@ timestamps and popularity, so that "newest" and "popular" have something to sort
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -209,6 +211,14 @@ def _products(
     return published, photo_count
 
 
+# Apps that add their own demo data on top of the catalog, in this order (orders need delivery methods).
+DEMO_EXTENSIONS = ["agora.shipping.demo", "agora.social.demo", "agora.orders.demo"]
+
+
+def _extensions() -> list[Callable[..., None]]:
+    return [importlib.import_module(name).seed for name in DEMO_EXTENSIONS if importlib.util.find_spec(name)]
+
+
 def load_plan(plan: DemoPlan, *, progress: Progress = _no_progress) -> LoadResult:
     """Create everything in ``plan`` in one transaction: all of it, or (on any error) none of it."""
     with transaction.atomic():
@@ -217,6 +227,8 @@ def load_plan(plan: DemoPlan, *, progress: Progress = _no_progress) -> LoadResul
         users = _users(plan, progress)
         shops = _shops(plan, users, progress)
         published, photos = _products(plan, shops, users, categories, progress)
+        for seed in _extensions():
+            seed(shops=shops, users=users, progress=progress)
     forget_category_tree()
     return LoadResult(
         users=len(users),
