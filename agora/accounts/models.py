@@ -26,6 +26,8 @@ class User(AbstractUser):
     bio = models.TextField(_("bio"), max_length=500, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    # Private accounts: only approved followers see their posts (agora.social).
+    is_private = models.BooleanField(_("private account"), default=False)
 
     objects = AgoraUserManager()  # type: ignore[misc]
 

@@ -44,6 +44,7 @@ class MeOut(PublicUserOut):
     language: str
     currency: str
     is_staff: bool
+    is_private: bool
 
 
 class TokenOut(Schema):
@@ -91,6 +92,7 @@ class ProfileIn(InputSchema):
     bio: str | None = Field(None, max_length=2000)
     language: str | None = Field(None, max_length=8)
     currency: str | None = Field(None, max_length=3)
+    is_private: bool | None = Field(None, description="Private account: only approved followers see your posts.")
 
 
 class PasswordResetIn(InputSchema):

@@ -173,6 +173,7 @@ def update_profile(
     bio: str | None = None,
     language: str | None = None,
     currency: str | None = None,
+    is_private: bool | None = None,
 ) -> User:
     if display_name is not None:
         user.display_name = clean_text(display_name, field="display_name", max_length=80)
@@ -190,7 +191,9 @@ def update_profile(
         user.language = language
     if currency is not None:
         user.currency = check_currency(currency)
-    user.save(update_fields=["display_name", "bio", "language", "currency"])
+    if is_private is not None:
+        user.is_private = bool(is_private)
+    user.save(update_fields=["display_name", "bio", "language", "currency", "is_private"])
     return user
 
 

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from agora.social import services
+
+
+@shared_task(name="social.close_due_polls")
+def close_due_polls() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE "social.close_polls"): tell authors and voters that their polls closed."""
+    return services.close_due_polls()
