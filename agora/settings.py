@@ -267,6 +267,17 @@ AGORA_RESERVATION_MINUTES_USER = int(os.environ.get("AGORA_RESERVATION_MINUTES_U
 AGORA_RESERVATION_MINUTES_GUEST = int(os.environ.get("AGORA_RESERVATION_MINUTES_GUEST", "15"))
 # The operator's commission on each paid order, as a fraction ("0.10" = 10 %); a shop may override it.
 AGORA_COMMISSION_RATE = os.environ.get("AGORA_COMMISSION_RATE", "0.10")
+# The return window of a shop that has not set its own (days after delivery).
+AGORA_RETURN_WINDOW_DAYS = int(os.environ.get("AGORA_RETURN_WINDOW_DAYS", "14"))
+# How long the claim link in a guest's confirmation e-mail stays valid.
+AGORA_ORDER_CLAIM_DAYS = int(os.environ.get("AGORA_ORDER_CLAIM_DAYS", "90"))
+# Lines a cart may hold, and the most of one variant in one line.
+AGORA_CART_MAX_LINES = int(os.environ.get("AGORA_CART_MAX_LINES", "50"))
+AGORA_CART_MAX_QUANTITY = int(os.environ.get("AGORA_CART_MAX_QUANTITY", "999"))
+# Guest carts nobody touched for this many days are deleted by the periodic expiry task.
+AGORA_GUEST_CART_DAYS = int(os.environ.get("AGORA_GUEST_CART_DAYS", "30"))
+# Unpaid orders past their reservation are cancelled (and their stock returned) every minute.
+CELERY_BEAT_SCHEDULE["orders.expire_unpaid"] = {"task": "orders.expire_unpaid", "schedule": 60.0}
 
 # --- Payments (agora.payments) --------------------------------------------------------
 # "sandbox" (built in, the default in embedded mode and tests) or "stripe".
@@ -276,6 +287,58 @@ STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # Tests point this at a locally served Stripe stand-in; production leaves it empty (api.stripe.com).
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Seconds a Stripe call may take, and how many times the package retries a failed connection (with the same
+# Idempotency-Key). Kept well under AGORA_PAYMENT_RECONCILE_AFTER so reconciliation never races a live call.
+STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "20"))
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "1"))
+# A payment still "pending" or "unknown" after this many seconds is settled by asking the gateway.
+AGORA_PAYMENT_RECONCILE_AFTER = int(os.environ.get("AGORA_PAYMENT_RECONCILE_AFTER", "60"))
+# Idempotency-Key: how long a key and its stored answer are kept, and how long a concurrent duplicate
+# waits for the first request before it is told 409 "in progress".
+AGORA_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("AGORA_IDEMPOTENCY_TTL_HOURS", "24"))
+AGORA_IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("AGORA_IDEMPOTENCY_WAIT_SECONDS", "10"))
+CELERY_BEAT_SCHEDULE["payments.reconcile"] = {"task": "payments.reconcile_stale", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["idempotency.purge"] = {"task": "idempotency.purge_expired", "schedule": 3600.0}
 
 # --- Social and feed (agora.social, agora.feed) ---------------------------------------
 AGORA_TIMELINE_LENGTH = int(os.environ.get("AGORA_TIMELINE_LENGTH", "800"))
+# Feed (agora.feed, docs/feed.md). "auto": per-follower Redis timelines (fan-out on write) when REDIS_URL is set,
+# else the database (fan-out on read); "database" or "redis" force one. AGORA_TIMELINE_LENGTH bounds each timeline.
+AGORA_FEED_BACKEND = os.environ.get("AGORA_FEED_BACKEND", "auto")
+AGORA_FEED_PAGE_SIZE = int(os.environ.get("AGORA_FEED_PAGE_SIZE", "20"))
+AGORA_FEED_MAX_PAGE_SIZE = int(os.environ.get("AGORA_FEED_MAX_PAGE_SIZE", "50"))
+# Timelines of people who stop reading expire; the next read rebuilds them from the database.
+AGORA_FEED_TIMELINE_TTL = int(os.environ.get("AGORA_FEED_TIMELINE_TTL", str(14 * 24 * 3600)))
+AGORA_FEED_KEY_PREFIX = os.environ.get("AGORA_CACHE_PREFIX", "agora")
+# Followers written per Redis pipeline when a post fans out.
+AGORA_FEED_FANOUT_CHUNK = int(os.environ.get("AGORA_FEED_FANOUT_CHUNK", "1000"))
+# Benchmarks only: lets the X-Agora-Feed-Backend header pick the backend of one request (bench/scenarios/feed.py).
+AGORA_FEED_BACKEND_HEADER = env_bool("AGORA_FEED_BACKEND_HEADER", False)
+# Trending (explore, "popular on Agora"): engagement of the last days, halved every half-life; weights per kind.
+AGORA_TRENDING_WINDOW_DAYS = int(os.environ.get("AGORA_TRENDING_WINDOW_DAYS", "3"))
+AGORA_TRENDING_HALF_LIFE_HOURS = float(os.environ.get("AGORA_TRENDING_HALF_LIFE_HOURS", "24"))
+AGORA_TRENDING_WEIGHTS = {"like": 1.0, "comment": 2.0, "repost": 3.0, "share": 3.0, "purchase": 5.0}
+AGORA_TRENDING_SIZE = int(os.environ.get("AGORA_TRENDING_SIZE", "500"))
+# "Popular on Agora": the top products, and only those with at least this score (one like is not popular).
+AGORA_TRENDING_LABEL_TOP = int(os.environ.get("AGORA_TRENDING_LABEL_TOP", "50"))
+AGORA_TRENDING_LABEL_MIN_SCORE = float(os.environ.get("AGORA_TRENDING_LABEL_MIN_SCORE", "5"))
+AGORA_TRENDING_INTERVAL = int(os.environ.get("AGORA_TRENDING_INTERVAL", "600"))
+CELERY_BEAT_SCHEDULE["feed.refresh_trending"] = {
+    "task": "feed.refresh_trending",
+    "schedule": float(AGORA_TRENDING_INTERVAL),
+}
+# Social (agora.social): sizes of posts and comments, and how often one person may post, comment and follow
+# (attempts per window of seconds; tests raise these in their own fixtures).
+AGORA_POST_MAX_LENGTH = int(os.environ.get("AGORA_POST_MAX_LENGTH", "2200"))
+AGORA_POST_MAX_PHOTOS = int(os.environ.get("AGORA_POST_MAX_PHOTOS", "10"))
+AGORA_POST_MAX_PRODUCT_TAGS = int(os.environ.get("AGORA_POST_MAX_PRODUCT_TAGS", "20"))
+AGORA_COMMENT_MAX_LENGTH = int(os.environ.get("AGORA_COMMENT_MAX_LENGTH", "1000"))
+AGORA_SOCIAL_POST_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_POST_RATE_LIMIT", "30"))
+AGORA_SOCIAL_POST_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_POST_RATE_WINDOW", "3600"))
+AGORA_SOCIAL_COMMENT_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_COMMENT_RATE_LIMIT", "30"))
+AGORA_SOCIAL_COMMENT_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_COMMENT_RATE_WINDOW", "300"))
+AGORA_SOCIAL_FOLLOW_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_FOLLOW_RATE_LIMIT", "100"))
+AGORA_SOCIAL_FOLLOW_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_FOLLOW_RATE_WINDOW", "3600"))
+# The longest a poll may stay open, and how often closed polls are announced to their author and voters.
+AGORA_POLL_MAX_DAYS = int(os.environ.get("AGORA_POLL_MAX_DAYS", "30"))
+CELERY_BEAT_SCHEDULE["social.close_polls"] = {"task": "social.close_due_polls", "schedule": 60.0}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("payments/", include("agora.payments.urls")),
     path("", include("agora.web.urls")),
 ]
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 UVICORN=.venv/bin/uvicorn
 OUT_DIR=bench/out
-SCENARIOS=${BENCH_SCENARIOS:-catalog}
+SCENARIOS=${BENCH_SCENARIOS:-catalog,flash_sale}
 WORKERS=${BENCH_WORKERS:-2}
 PRODUCTS=${BENCH_PRODUCTS:-2000}
 USERS=${BENCH_USERS:-200}

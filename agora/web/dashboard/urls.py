@@ -33,3 +33,8 @@ urlpatterns: list[URLPattern] = [
     path(_shop + "stock/", views.stock, name="stock"),
     path(_shop + "stock/<int:variant_id>/", views.stock_set, name="stock_set"),
 ]
+
+# Delivery, orders and money (owned by the orders web pages).
+from agora.web.dashboard.orders_urls import urlpatterns as orders_urlpatterns  # noqa: E402
+
+urlpatterns += orders_urlpatterns

@@ -22,6 +22,7 @@ from agora.core.money import CURRENCIES
 from agora.shops import selectors as shop_selectors
 from agora.shops.models import Role
 from agora.shops.permissions import ShopAction
+from agora.web.views import social_people
 from agora.web.views.common import page_canonical, paginate, sort_param
 
 SORT_CHOICES = [
@@ -140,6 +141,7 @@ def shop(request: HttpRequest, shop_slug: str) -> HttpResponse:
             "results_url": reverse("web:shop", args=[the_shop.slug]),
         }
     )
+    context.update(social_people.shop_context(request, the_shop))
     return _render_listing(request, "web/shop.html", context)
 
 
@@ -254,7 +256,8 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     person = account_selectors.get_user_by_username(username)
     owned_ids = [m.shop_id for m in shop_selectors.shops_of(person) if m.role == Role.OWNER]
     owned = list(shop_selectors.list_shops().filter(pk__in=owned_ids))  # active ones, with product counts
-    return render(request, "web/profile.html", {"person": person, "owned_shops": owned})
+    context = {"person": person, "owned_shops": owned, **social_people.profile_context(request, person)}
+    return render(request, "web/profile.html", context)
 
 
 @require_GET

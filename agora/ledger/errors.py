@@ -1,0 +1,5 @@
+from agora.core.errors import Conflict
+
+
+class LedgerUnbalanced(Conflict):
+    code = "ledger_unbalanced"
