@@ -1356,11 +1356,13 @@ def complete_refund(record: RefundRecord) -> RefundRecord:
             commission_back = ledger.round_money(locked.commission * record.amount / locked.total, locked.currency)
         RefundRecord.objects.filter(pk=record.pk).update(commission_back=commission_back)
         returned: list[tuple[int | None, int]] = []
+        # Goods that left the warehouse after the refund was asked for are not in stock to return.
+        restock = record.restock and not (locked.shipped_at is not None and locked.shipped_at > record.created_at)
         for key, quantity in record.lines.items():
             OrderLine.objects.filter(pk=int(key), order=locked).update(
                 refunded_quantity=F("refunded_quantity") + int(quantity)
             )
-            if record.restock:
+            if restock:
                 variant_id = OrderLine.objects.filter(pk=int(key)).values_list("variant_id", flat=True).first()
                 returned.append((variant_id, int(quantity)))
         _return_stock(returned)
@@ -1380,6 +1382,12 @@ def complete_refund(record: RefundRecord) -> RefundRecord:
         if to_status in states.FINAL:
             updates["closed_at"] = timezone.now()
         role = record.role or STAFF
+        if not states.allowed(locked, to_status, role):
+            # The order moved meanwhile (shipped while a cancellation was refunded): the money went back anyway,
+            # so the order says how much of it was refunded.
+            to_status, role = (S.REFUNDED if full else S.PARTIALLY_REFUNDED), SYSTEM
+            if to_status == S.REFUNDED:
+                updates["closed_at"] = timezone.now()
         if states.allowed(locked, to_status, role):
             _transition(
                 locked,

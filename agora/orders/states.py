@@ -80,12 +80,13 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
     (S.RETURN_REQUESTED, S.PARTIALLY_REFUNDED): _rule(STAFF, guard=_delivered),
     (S.RETURN_REQUESTED, S.RETURNED): _rule(STAFF),
 }
-# Refunds by the shop's staff, from any state where money was taken.
+# Refunds by the shop's staff, from any state where money was taken; the system records one that went through
+# while the order moved on (a cancellation refunded as the parcel left).
 for _source in REFUNDABLE_FROM:
-    TRANSITIONS.setdefault((_source, S.PARTIALLY_REFUNDED), _rule(STAFF))
-    TRANSITIONS.setdefault((_source, S.REFUNDED), _rule(STAFF))
+    TRANSITIONS.setdefault((_source, S.PARTIALLY_REFUNDED), _rule(STAFF, SYSTEM))
+    TRANSITIONS.setdefault((_source, S.REFUNDED), _rule(STAFF, SYSTEM))
 # The same status again (a second partial refund) is not a transition but is allowed as one.
-TRANSITIONS[(S.PARTIALLY_REFUNDED, S.PARTIALLY_REFUNDED)] = _rule(STAFF)
+TRANSITIONS[(S.PARTIALLY_REFUNDED, S.PARTIALLY_REFUNDED)] = _rule(STAFF, SYSTEM)
 
 # Orders in these states have been paid for and not (fully) given back: "bought".
 BOUGHT = (S.PAID, S.SHIPPED, S.DELIVERED, S.REFUND_REQUESTED, S.PARTIALLY_REFUNDED, S.RETURN_REQUESTED)

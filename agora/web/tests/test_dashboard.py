@@ -728,4 +728,4 @@ def test_shop_dashboard_query_count_does_not_grow_with_products(shop_owner: tupl
     add_products(28)
     many = _dashboard_queries(client, shop)
     assert many == few, f"{few} queries with 2 products, {many} with 30"
-    assert few <= 10
+    assert few <= 11  # the header's cart count and unread notifications included

@@ -35,6 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run every task once and exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Celery discovers the apps' tasks modules lazily; the runner looks tasks up by name, so load them now.
+        current_app.loader.import_default_modules()
+        # A line per task per minute would drown the server's log; failures are still logged below.
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
         entries: list[tuple[str, str, float]] = []
         for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
             every = _seconds(entry.get("schedule"))

@@ -31,7 +31,7 @@ from django.utils import timezone
 from agora.accounts.models import User
 from agora.catalog.models import Category, Product, ProductStatus, Variant
 from agora.shops.models import Membership, Role, Shop
-from agora.social.models import Follow, Hashtag, Like, Post, PostHashtag, ProductTag, ShopStats, UserStats
+from agora.social.models import Follow, Hashtag, Like, Post, PostHashtag, ProductTag
 
 PASSWORD = "agora-seed"  # noqa: S105  (documented: a benchmark database, never production)
 READER = "feedreader"
@@ -475,38 +475,44 @@ class Seeder:
 
     # --- counters -----------------------------------------------------------------------
     def counters(self) -> None:
-        """The denormalised counters the services keep, computed once in SQL for the seeded rows."""
+        """The denormalised counters the services keep, computed once in SQL (grouped, not per row) for the seed."""
         low, high = self.reader_id, self.user_ids[-1]
+        first, last = self.first_post, self.first_post + self.counts.get("posts", 0)
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("ANALYZE")  # the planner has seen none of these rows yet
             cursor.execute(
                 "INSERT INTO social_userstats (user_id, followers_count, following_count, posts_count) "
-                "SELECT u.id, "
-                "(SELECT COUNT(*) FROM social_follow f WHERE f.target_user_id = u.id), "
-                "(SELECT COUNT(*) FROM social_follow f WHERE f.follower_id = u.id), "
-                "(SELECT COUNT(*) FROM social_post p WHERE p.author_id = u.id AND p.shop_id IS NULL) "
-                "FROM accounts_user u WHERE u.id BETWEEN %s AND %s",
-                [low, high],
+                "SELECT u.id, COALESCE(fr.n, 0), COALESCE(fg.n, 0), COALESCE(p.n, 0) FROM accounts_user u "
+                "LEFT JOIN (SELECT target_user_id AS id, COUNT(*) AS n FROM social_follow "
+                "  WHERE target_user_id BETWEEN %s AND %s GROUP BY target_user_id) fr ON fr.id = u.id "
+                "LEFT JOIN (SELECT follower_id AS id, COUNT(*) AS n FROM social_follow "
+                "  WHERE follower_id BETWEEN %s AND %s GROUP BY follower_id) fg ON fg.id = u.id "
+                "LEFT JOIN (SELECT author_id AS id, COUNT(*) AS n FROM social_post "
+                "  WHERE shop_id IS NULL AND id >= %s AND id < %s GROUP BY author_id) p ON p.id = u.id "
+                "WHERE u.id BETWEEN %s AND %s",
+                [low, high, low, high, first, last, low, high],
             )
             cursor.execute(
                 "INSERT INTO social_shopstats (shop_id, followers_count, posts_count) "
-                "SELECT s.id, "
-                "(SELECT COUNT(*) FROM social_follow f WHERE f.target_shop_id = s.id), "
-                "(SELECT COUNT(*) FROM social_post p WHERE p.shop_id = s.id) "
-                "FROM shops_shop s WHERE s.id BETWEEN %s AND %s",
-                [self.shop_ids[0], self.shop_ids[-1]],
+                "SELECT s.id, COALESCE(fr.n, 0), COALESCE(p.n, 0) FROM shops_shop s "
+                "LEFT JOIN (SELECT target_shop_id AS id, COUNT(*) AS n FROM social_follow "
+                "  WHERE target_shop_id IS NOT NULL GROUP BY target_shop_id) fr ON fr.id = s.id "
+                "LEFT JOIN (SELECT shop_id AS id, COUNT(*) AS n FROM social_post "
+                "  WHERE shop_id IS NOT NULL AND id >= %s AND id < %s GROUP BY shop_id) p ON p.id = s.id "
+                "WHERE s.id BETWEEN %s AND %s",
+                [first, last, self.shop_ids[0], self.shop_ids[-1]],
             )
-            first, last = self.first_post, self.first_post + self.counts.get("posts", 0)
             cursor.execute(
-                "UPDATE social_post SET likes_count = "
-                "(SELECT COUNT(*) FROM social_like l WHERE l.post_id = social_post.id) "
-                "WHERE id >= %s AND id < %s AND id IN (SELECT post_id FROM social_like)",
+                "UPDATE social_post SET likes_count = counted.n FROM (SELECT post_id, COUNT(*) AS n FROM social_like "
+                "  WHERE post_id >= %s AND post_id < %s GROUP BY post_id) counted "
+                "WHERE social_post.id = counted.post_id",
                 [first, last],
             )
             cursor.execute(
-                "UPDATE social_post SET reposts_count = "
-                "(SELECT COUNT(*) FROM social_post r WHERE r.repost_of_id = social_post.id) "
-                "WHERE id >= %s AND id < %s "
-                "AND id IN (SELECT repost_of_id FROM social_post WHERE repost_of_id IS NOT NULL)",
+                "UPDATE social_post SET reposts_count = counted.n FROM (SELECT repost_of_id, COUNT(*) AS n "
+                "  FROM social_post WHERE repost_of_id >= %s AND repost_of_id < %s GROUP BY repost_of_id) counted "
+                "WHERE social_post.id = counted.repost_of_id",
                 [first, last],
             )
         self.progress("counters", 1, 1)
