@@ -102,11 +102,6 @@ class FeedPage:
     next_cursor: str | None
 
 
-class Row(NamedTuple):
-    post_id: int
-    created_at: dt.datetime
-
-
 def hydrate(viewer: Viewer, post_ids: list[int]) -> list[Post]:
     """The posts with these ids, in this order, with what a post card shows (a fixed number of queries)."""
     if not post_ids:
@@ -115,11 +110,11 @@ def hydrate(viewer: Viewer, post_ids: list[int]) -> list[Post]:
     return [by_id[pk] for pk in post_ids if pk in by_id]
 
 
-def page_of(viewer: Viewer, rows: list[Row], limit: int) -> FeedPage:
-    """A page from up to ``limit + 1`` rows in order: the extra row only says that there is a next page."""
-    shown = rows[:limit]
-    next_cursor = encode_cursor(shown[-1].created_at, shown[-1].post_id) if len(rows) > limit and shown else None
-    return FeedPage(items=hydrate(viewer, [row.post_id for row in shown]), next_cursor=next_cursor)
+def page_of(posts: list[Post], limit: int) -> FeedPage:
+    """A page from up to ``limit + 1`` posts in order: the extra one only says that there is a next page."""
+    shown = posts[:limit]
+    next_cursor = encode_cursor(shown[-1].created_at, shown[-1].pk) if len(posts) > limit and shown else None
+    return FeedPage(items=shown, next_cursor=next_cursor)
 
 
 # --- what the feed is made of --------------------------------------------------------
@@ -159,7 +154,7 @@ class FeedBackend(ABC):
 
 
 class DatabaseFeed(FeedBackend):
-    """Fan-out on read: one indexed query over the posts of the followed sources."""
+    """Fan-out on read: one indexed query over the posts of the followed sources (plus the card data's prefetches)."""
 
     name = "database"
 
@@ -168,15 +163,19 @@ class DatabaseFeed(FeedBackend):
         user = _signed_in(viewer)
         if user is None:
             return FeedPage(items=[], next_cursor=None)
-        return page_of(user, self.rows(user, before=position, count=limit + 1), limit)
+        return page_of(self.posts(user, before=position, count=limit + 1), limit)
 
-    def rows(self, user: User, *, before: Cursor | None, count: int) -> list[Row]:
+    def posts(self, user: User, *, before: Cursor | None, count: int) -> list[Post]:
+        """The next ``count`` posts of the feed after ``before``, with their card data."""
+        if count <= 0:
+            return []
         posts = feed_posts(user).filter(older_than(before)).order_by("-created_at", "-id")
-        return [Row(*row) for row in posts.values_list("id", "created_at")[:count]]
+        return list(with_post_data(posts, user)[:count])
 
 
 class RedisTimelineFeed(FeedBackend):
-    """Fan-out on write: ids from the viewer's Redis timeline, checked against the database filter on read."""
+    """Fan-out on write: ids from the viewer's Redis timeline, loaded through the database filter (so a post hidden,
+    deleted or blocked since it was fanned out never shows) in the same query that loads their card data."""
 
     name = "redis"
 
@@ -189,15 +188,22 @@ class RedisTimelineFeed(FeedBackend):
         if user is None:
             return FeedPage(items=[], next_cursor=None)
         try:
-            rows = self.rows(user, before=position, count=limit + 1)
+            posts = self.posts(user, before=position, count=limit + 1)
         except (redis.RedisError, timeline.TimelineUnavailable):
             # A feed from the database is slower but right; no feed at all would be wrong.
             logger.warning("Redis timeline of user %s unavailable; reading the feed from the database", user.pk)
-            rows = self.database.rows(user, before=position, count=limit + 1)
-        return page_of(user, rows, limit)
+            posts = self.database.posts(user, before=position, count=limit + 1)
+        return page_of(posts, limit)
 
-    def rows(self, user: User, *, before: Cursor | None, count: int) -> list[Row]:
-        found: list[Row] = []
+    def _checked(self, user: User, post_ids: list[int]) -> list[Post]:
+        """The posts of ``post_ids`` still in the feed and visible, in that order, with their card data."""
+        by_id = {post.pk: post for post in with_post_data(feed_posts(user).filter(pk__in=post_ids), user)}
+        return [by_id[pk] for pk in post_ids if pk in by_id]
+
+    def posts(self, user: User, *, before: Cursor | None, count: int) -> list[Post]:
+        """The next ``count`` posts of the feed after ``before``: from the timeline, then from the database below
+        its floor, or all from the database when the timeline is cold (which warms it)."""
+        found: list[Post] = []
         offset = 0
         batch = count + READ_SLACK
         while True:
@@ -206,22 +212,23 @@ class RedisTimelineFeed(FeedBackend):
             )
             if state is None or not state.ready:
                 # Cold, being warmed, or expired under our feet: the database from where we are.
-                start = Cursor(found[-1].created_at, found[-1].post_id) if found else before
-                found += self.database.rows(user, before=start, count=count - len(found))
+                start = Cursor(found[-1].created_at, found[-1].pk) if found else before
+                found += self.database.posts(user, before=start, count=count - len(found))
                 if state is None:
                     warm_timeline(user.pk)
                 return found
             offset += len(entries)
             candidates = [
-                entry
+                entry.post_id
                 for entry in entries
                 if entry.score > state.floor and (before is None or (entry.score, entry.post_id) < before_key(before))
             ]
-            if candidates:
-                allowed = set(
-                    feed_posts(user).filter(id__in=[e.post_id for e in candidates]).values_list("id", flat=True)
-                )
-                found += [Row(e.post_id, e.created_at) for e in candidates if e.post_id in allowed]
+            # Usually one slice: the entries still visible fill the page. Entries hidden since they were fanned
+            # out only cost another slice.
+            while candidates and len(found) < count:
+                take = count - len(found) + READ_SLACK
+                found += self._checked(user, candidates[:take])
+                candidates = candidates[take:]
             if len(found) >= count:
                 return found[:count]
             if len(entries) < batch:
@@ -231,7 +238,7 @@ class RedisTimelineFeed(FeedBackend):
             # Redis holds everything above its floor, and that has been read: the rest comes from the database.
             floor_position = (state.floor, MAX_ID)
             score, post_id = min(before_key(before), floor_position) if before else floor_position
-            found += self.database.rows(
+            found += self.database.posts(
                 user, before=Cursor(timeline.from_score(score), post_id), count=count - len(found)
             )
         return found

@@ -23,10 +23,10 @@ from agora.accounts.models import User
 from agora.catalog.models import Category, Product
 from agora.catalog.selectors import descendant_ids, public_products, search_products
 from agora.feed import trending
-from agora.feed.backends import FeedPage, Row, decode_cursor, get_backend, hydrate, older_than, page_of
+from agora.feed.backends import FeedPage, decode_cursor, get_backend, hydrate, older_than, page_of
 from agora.feed.errors import HashtagNotFound
 from agora.social.models import Hashtag, Post
-from agora.social.selectors import visible_posts
+from agora.social.selectors import visible_posts, with_post_data
 
 Viewer = User | AnonymousUser | None
 SORTS = ("recent", "top")
@@ -171,5 +171,4 @@ def hashtag_posts(
         .filter(older_than(position))
         .order_by("-created_at", "-id")
     )
-    rows = [Row(*row) for row in posts.values_list("pk", "created_at")[: limit + 1]]
-    return page_of(viewer, rows, limit)
+    return page_of(list(with_post_data(posts, viewer)[: limit + 1]), limit)

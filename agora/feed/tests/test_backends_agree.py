@@ -156,7 +156,7 @@ def random_change(rng: random.Random, people: list[User], shops: list[Shop], sta
 def ids_only(monkeypatch):
     """Pages compared by ids and cursors: the card data (the same for both backends) is left out, it would only
     make the hundreds of pages slower."""
-    monkeypatch.setattr("agora.feed.backends.with_post_data", lambda posts, viewer: posts.only("id"))
+    monkeypatch.setattr("agora.feed.backends.with_post_data", lambda posts, viewer: posts.only("id", "created_at"))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
