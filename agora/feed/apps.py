@@ -7,6 +7,6 @@ class FeedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from agora.feed import receivers
+        from agora.feed import checks, receivers  # noqa: F401  (checks registers itself)
 
         receivers.connect()

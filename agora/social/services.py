@@ -474,7 +474,7 @@ def _check_poll(spec: Mapping[str, Any] | None) -> _PollSpec | None:
         if not text:
             raise PollInvalid(_("Each poll option needs a text or a product."), field="poll.options")
         if text.lower() in seen:
-            raise PollInvalid(_("Two options say \u201c%(text)s\u201d.") % {"text": text}, field="poll.options")
+            raise PollInvalid(_("Two options say “%(text)s”.") % {"text": text}, field="poll.options")
         seen.add(text.lower())
         checked.append((text, product, variant))
     return _PollSpec(question=question, closes_at=closes_at, options=checked)
@@ -1085,7 +1085,7 @@ def close_due_polls(*, now: datetime | None = None, batch: int = 100) -> int:
                 if leader is not None and poll.votes_count
                 else _("Nobody voted.")
             )
-            title = _("The poll \u201c%(question)s\u201d has closed") % {"question": _snippet(poll.question, 60)}
+            title = _("The poll “%(question)s” has closed") % {"question": _snippet(poll.question, 60)}
             url = post_url(poll.post)
             author = poll.post.author
             voters = User.objects.filter(poll_votes__poll=poll, is_active=True).exclude(pk=author.pk)

@@ -178,3 +178,14 @@ def test_queries_do_not_grow_with_posts_or_authors(django_assert_max_num_queries
         assert page.items
     with django_assert_max_num_queries(10):
         page = home_feed(me, cursor=page.next_cursor, limit=20)
+
+
+def test_settings_are_checked_at_startup(settings) -> None:
+    from agora.feed.checks import feed_settings
+
+    assert feed_settings() == []
+    settings.AGORA_FEED_BACKEND = "carrier-pigeon"
+    assert [e.id for e in feed_settings()] == ["feed.E001"]
+    settings.AGORA_FEED_BACKEND = "redis"
+    settings.REDIS_URL = ""
+    assert [e.id for e in feed_settings()] == ["feed.E002"]

@@ -209,3 +209,19 @@ def test_backfill_of_a_prolific_account_leaves_no_gap(settings, commit) -> None:
     expected = [*a_posts[::-1], *b_posts[::-1]]
     assert feed_ids(me) == expected
     assert [p.pk for p in DatabaseFeed().home_feed(me, cursor=None, limit=50).items] == expected
+
+
+def test_timelines_command() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    me, a = f.user(), f.user()
+    f.follow(me, a)
+    f.post(a, at=at(1))
+    out = StringIO()
+    call_command("feed_timelines", "warm", "--user", me.username, stdout=out)
+    call_command("feed_timelines", "stats", stdout=out)
+    assert "1 entries" in out.getvalue() and "1 timelines" in out.getvalue()
+    call_command("feed_timelines", "forget", stdout=out)
+    assert timeline.read(me.pk, max_score=None, offset=0, count=1, refresh=False) == (None, [])
