@@ -91,7 +91,7 @@ class Command(BaseCommand):
         progress = ProgressLine(self.stderr, enabled=options["verbosity"] > 0)
         plan = build_plan(seed=options["seed"], products=products, users=users)
         try:
-            with _quiet("celery.app.trace", "kombu.connection"):
+            with _quiet("celery.app.trace", "kombu.connection", "agora.payments", "agora.orders"):
                 result = load_plan(plan, progress=progress)
         except (DomainError, DemoError, IntegrityError) as exc:  # IntegrityError: another run got there first
             raise CommandError(f"Demo data could not be loaded, nothing was saved: {exc}") from exc
