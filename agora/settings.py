@@ -310,7 +310,7 @@ AGORA_FEED_MAX_PAGE_SIZE = int(os.environ.get("AGORA_FEED_MAX_PAGE_SIZE", "50"))
 # Timelines of people who stop reading expire; the next read rebuilds them from the database.
 AGORA_FEED_TIMELINE_TTL = int(os.environ.get("AGORA_FEED_TIMELINE_TTL", str(14 * 24 * 3600)))
 AGORA_FEED_KEY_PREFIX = os.environ.get("AGORA_CACHE_PREFIX", "agora")
-# Followers written per Redis pipeline when a post fans out.
+# Timelines written per Redis call when a post fans out (1 on Redis Cluster: one call's keys share a server).
 AGORA_FEED_FANOUT_CHUNK = int(os.environ.get("AGORA_FEED_FANOUT_CHUNK", "1000"))
 # Benchmarks only: lets the X-Agora-Feed-Backend header pick the backend of one request (bench/scenarios/feed.py).
 AGORA_FEED_BACKEND_HEADER = env_bool("AGORA_FEED_BACKEND_HEADER", False)
@@ -339,6 +339,19 @@ AGORA_SOCIAL_COMMENT_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_COMMENT_RATE_
 AGORA_SOCIAL_COMMENT_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_COMMENT_RATE_WINDOW", "300"))
 AGORA_SOCIAL_FOLLOW_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_FOLLOW_RATE_LIMIT", "100"))
 AGORA_SOCIAL_FOLLOW_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_FOLLOW_RATE_WINDOW", "3600"))
+# New likes (liking again what one already likes is free) and edits of posts and comments per person.
+AGORA_SOCIAL_LIKE_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_LIKE_RATE_LIMIT", "500"))
+AGORA_SOCIAL_LIKE_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_LIKE_RATE_WINDOW", "3600"))
+AGORA_SOCIAL_EDIT_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_EDIT_RATE_LIMIT", "60"))
+AGORA_SOCIAL_EDIT_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_EDIT_RATE_WINDOW", "3600"))
+# New share links per person (asking again for the same link is free), and counted anonymous opens of share
+# links per address (above it the link still opens, the open is just not counted).
+AGORA_SOCIAL_SHARE_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_SHARE_RATE_LIMIT", "60"))
+AGORA_SOCIAL_SHARE_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_SHARE_RATE_WINDOW", "3600"))
+AGORA_SOCIAL_SHARE_OPEN_RATE_LIMIT = int(os.environ.get("AGORA_SOCIAL_SHARE_OPEN_RATE_LIMIT", "30"))
+AGORA_SOCIAL_SHARE_OPEN_RATE_WINDOW = int(os.environ.get("AGORA_SOCIAL_SHARE_OPEN_RATE_WINDOW", "3600"))
+# Live poll results: after a vote, the new results are pushed to the author and at most this many latest voters.
+AGORA_POLL_LIVE_PUSH_MAX = int(os.environ.get("AGORA_POLL_LIVE_PUSH_MAX", "200"))
 # The longest a poll may stay open, and how often closed polls are announced to their author and voters.
 AGORA_POLL_MAX_DAYS = int(os.environ.get("AGORA_POLL_MAX_DAYS", "30"))
 CELERY_BEAT_SCHEDULE["social.close_polls"] = {"task": "social.close_due_polls", "schedule": 60.0}

@@ -33,7 +33,8 @@ def _followers(*, author_id: int, shop_id: int | None) -> Iterator[int]:
     )
 
 
-def _entry(post_id: int, *, live_only: bool) -> timeline.Entry | None:
+def _entry(post_id: int, *, live_only: bool) -> tuple[timeline.Entry, int, int | None] | None:
+    """The post's timeline entry, author and shop (None when it does not exist, or is not live and must be)."""
     posts = Post.objects.filter(pk=post_id)
     if live_only:
         posts = posts.filter(hidden_at__isnull=True, deleted_at__isnull=True)
@@ -41,26 +42,26 @@ def _entry(post_id: int, *, live_only: bool) -> timeline.Entry | None:
     if row is None:
         return None
     created_at, author_id, shop_id = row
-    return timeline.entry_for(post_id=post_id, created_at=created_at, author_id=author_id, shop_id=shop_id)
+    entry = timeline.entry_for(post_id=post_id, created_at=created_at, author_id=author_id, shop_id=shop_id)
+    return entry, author_id, shop_id
 
 
 def fanout_post(*, post_id: int) -> int:
     """Pushes a new post into the warm timelines of its source's followers and of its author; returns how many
     timelines received it (cold ones are skipped: they are built from the database when next read)."""
-    entry = _entry(post_id, live_only=True)
-    if entry is None:
+    found = _entry(post_id, live_only=True)
+    if found is None:
         return 0
-    author_id, shop_id = Post.objects.filter(pk=post_id).values_list("author_id", "shop_id").get()
-    recipients = chain([author_id], _followers(author_id=author_id, shop_id=shop_id))
-    return timeline.push_to_many(recipients, entry)
+    entry, author_id, shop_id = found
+    return timeline.push_to_many(chain([author_id], _followers(author_id=author_id, shop_id=shop_id)), entry)
 
 
 def retract_post(*, post_id: int) -> None:
     """Removes a deleted or hidden post from the timelines it was fanned out to."""
-    entry = _entry(post_id, live_only=False)
-    if entry is None:
+    found = _entry(post_id, live_only=False)
+    if found is None:
         return
-    author_id, shop_id = Post.objects.filter(pk=post_id).values_list("author_id", "shop_id").get()
+    entry, author_id, shop_id = found
     timeline.remove_from_many(chain([author_id], _followers(author_id=author_id, shop_id=shop_id)), entry)
 
 

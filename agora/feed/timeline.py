@@ -13,7 +13,9 @@ Each user has two keys (the ``{user_id}`` hash tag keeps them on one Redis Clust
   state key means the timeline is cold: reads go to the database and warm it.
 
 Writes are Lua scripts, so a fan-out never races a trim or a warm-up of the same timeline; a fan-out into a cold
-timeline is a no-op (adding one post to a missing timeline would make it look complete when it is not).
+timeline is a no-op (adding one post to a missing timeline would make it look complete when it is not). A fan-out
+writes a chunk of timelines per script call: the keys of one call must live on one Redis server (true of a single
+Redis or a replicated one; with Redis Cluster, set ``AGORA_FEED_FANOUT_CHUNK=1``).
 """
 
 from __future__ import annotations
@@ -34,38 +36,47 @@ ID_DIGITS = 15
 # expires and the next read warms again.
 WARMING_TTL = 60
 
-# KEYS: timeline, state. ARGV: max length, ttl, floor at least, finish warming (1/0), then score/member pairs.
-# Returns the number of entries added, or -1 when the timeline is cold (nothing written).
+# KEYS: timeline, state of one or more timelines (pairs). ARGV: max length, ttl, floor at least, finish warming
+# (1/0), then score/member pairs. Returns {timelines that were warm, entries added}; cold ones are left alone.
+# Many timelines in one call is how a fan-out is batched: one round trip and one command to build per chunk.
 _ADD = """
-local st = redis.call('GET', KEYS[2])
-if not st then return -1 end
-local kind = string.sub(st, 1, 1)
-local floor_s = string.sub(st, 2)
-local floor = tonumber(floor_s)
-if tonumber(ARGV[3]) > floor then floor = tonumber(ARGV[3]); floor_s = ARGV[3] end
-local added = 0
-for i = 5, #ARGV, 2 do
-  if tonumber(ARGV[i]) > floor then added = added + redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
-if excess > 0 then
-  local cut = redis.call('ZRANGE', KEYS[1], excess - 1, excess - 1, 'WITHSCORES')
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
-  if tonumber(cut[2]) > floor then floor = tonumber(cut[2]); floor_s = cut[2] end
-end
-if floor > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', floor_s) end
-if ARGV[4] == '1' then
-  redis.call('SET', KEYS[2], 'r' .. floor_s, 'EX', ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-else
-  redis.call('SET', KEYS[2], kind .. floor_s, 'KEEPTTL')
-  -- A sorted set created by this ZADD has no expiry yet: give it the state's, so the two expire together.
-  if redis.call('TTL', KEYS[1]) == -1 then
-    local ttl = redis.call('PTTL', KEYS[2])
-    if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+local maxlen = tonumber(ARGV[1])
+local at_least = tonumber(ARGV[3])
+local warm, added = 0, 0
+for k = 1, #KEYS, 2 do
+  local tl, stk = KEYS[k], KEYS[k + 1]
+  local st = redis.call('GET', stk)
+  if st then
+    warm = warm + 1
+    local kind = string.sub(st, 1, 1)
+    local floor_s = string.sub(st, 2)
+    local floor = tonumber(floor_s)
+    local old_floor_s = floor_s
+    if at_least > floor then floor = at_least; floor_s = ARGV[3] end
+    for i = 5, #ARGV, 2 do
+      if tonumber(ARGV[i]) > floor then added = added + redis.call('ZADD', tl, ARGV[i], ARGV[i + 1]) end
+    end
+    local excess = redis.call('ZCARD', tl) - maxlen
+    if excess > 0 then
+      local cut = redis.call('ZRANGE', tl, excess - 1, excess - 1, 'WITHSCORES')
+      redis.call('ZREMRANGEBYRANK', tl, 0, excess - 1)
+      if tonumber(cut[2]) > floor then floor = tonumber(cut[2]); floor_s = cut[2] end
+    end
+    if floor > 0 then redis.call('ZREMRANGEBYSCORE', tl, '-inf', floor_s) end
+    if ARGV[4] == '1' then
+      redis.call('SET', stk, 'r' .. floor_s, 'EX', ARGV[2])
+      redis.call('EXPIRE', tl, ARGV[2])
+    else
+      if floor_s ~= old_floor_s then redis.call('SET', stk, kind .. floor_s, 'KEEPTTL') end
+      -- A sorted set created by this ZADD has no expiry yet: give it the state's, so the two expire together.
+      if redis.call('TTL', tl) == -1 then
+        local ttl = redis.call('PTTL', stk)
+        if ttl > 0 then redis.call('PEXPIRE', tl, ttl) end
+      end
+    end
   end
 end
-return added
+return {warm, added}
 """
 
 # KEYS: timeline. ARGV: member suffix (":u12"). Removes every entry of that source; returns how many.
@@ -220,50 +231,42 @@ def finish_warming(user_id: int, entries: Sequence[Entry], *, floor: int) -> Non
 
     ``floor`` is the score of the oldest entry read when the database had more (0 when it returned everything).
     """
-    conn = client()
     _add_script()(
         keys=[timeline_key(user_id), state_key(user_id)],
         args=_add_args(entries, floor_at_least=floor, finish=True),
-        client=conn,
+        client=client(),
     )
 
 
 def add_entries(user_id: int, entries: Sequence[Entry], *, floor_at_least: int = 0) -> int:
-    """Adds entries to one warm timeline (backfill after a follow); -1 if the timeline is cold (nothing written)."""
-    result = _add_script()(
+    """Adds entries to one warm timeline (backfill after a follow): how many were new, or -1 if the timeline is
+    cold (nothing written)."""
+    warm, added = _add_script()(
         keys=[timeline_key(user_id), state_key(user_id)],
         args=_add_args(entries, floor_at_least=floor_at_least, finish=False),
         client=client(),
     )
-    return int(result)
+    return int(added) if int(warm) else -1
 
 
 def push_to_many(user_ids: Iterable[int], entry: Entry, *, chunk: int | None = None) -> int:
-    """Fans one entry out to many timelines, one pipeline per ``chunk`` followers; cold timelines are skipped.
+    """Fans one entry out to many timelines: one script call per ``chunk`` followers, cold timelines skipped.
 
-    Returns how many timelines received it.
+    Returns how many timelines were warm (and so hold the entry, unless it is below their floor).
     """
     size = chunk or settings.AGORA_FEED_FANOUT_CHUNK
     conn = client()
     script = _add_script()
     args = _add_args([entry], floor_at_least=0, finish=False)
     delivered = 0
-    batch: list[int] = []
-
-    def flush() -> int:
-        pipe = conn.pipeline(transaction=False)
-        for user_id in batch:
-            script(keys=[timeline_key(user_id), state_key(user_id)], args=args, client=pipe)
-        results = pipe.execute()
-        batch.clear()
-        return sum(1 for r in results if int(r) >= 0)
-
+    keys: list[str] = []
     for user_id in user_ids:
-        batch.append(user_id)
-        if len(batch) >= size:
-            delivered += flush()
-    if batch:
-        delivered += flush()
+        keys += [timeline_key(user_id), state_key(user_id)]
+        if len(keys) >= 2 * size:
+            delivered += int(script(keys=keys, args=args, client=conn)[0])
+            keys = []
+    if keys:
+        delivered += int(script(keys=keys, args=args, client=conn)[0])
     return delivered
 
 

@@ -33,6 +33,7 @@ from agora.catalog.models import Product, ProductStatus
 from agora.social.models import Comment, Like, Post, PostHashtag, ProductTag, ShareLink
 
 CACHE_KEY = "feed:trending:v1"
+LOCK_KEY = "feed:trending:computing"
 # Per hashtag, how many posts are kept in the snapshot for its "top" page.
 HASHTAG_TOP = 50
 
@@ -232,11 +233,20 @@ def refresh(*, now: dt.datetime | None = None) -> Snapshot:
 
 
 def snapshot() -> Snapshot:
-    """The current snapshot: from the cache, or computed now (and cached) when there is none."""
+    """The current snapshot: from the cache, or computed now (and cached) when there is none.
+
+    Only one process computes a missing snapshot at a time; requests arriving meanwhile get an empty one (nothing
+    trending for a moment) rather than all running the same aggregate queries at once.
+    """
     found = cache.get(CACHE_KEY)
     if isinstance(found, Snapshot):
         return found
-    return refresh()
+    if not cache.add(LOCK_KEY, 1, timeout=120):
+        return Snapshot(computed_at=timezone.now())
+    try:
+        return refresh()
+    finally:
+        cache.delete(LOCK_KEY)
 
 
 def forget() -> None:

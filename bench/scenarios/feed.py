@@ -90,6 +90,20 @@ def _fanout_figures(star: Any) -> dict[str, Any]:
     }
 
 
+def _drop_old_bench_timelines() -> None:
+    """Earlier runs against the same Redis used other key prefixes (bench/run.sh adds its process id): their
+    readers' timelines would only sit there until they expire."""
+    from django.conf import settings
+
+    from agora.feed import timeline
+
+    conn = timeline.client()
+    mine = f"{settings.AGORA_FEED_KEY_PREFIX}:"
+    old = [key for key in conn.scan_iter(match="agora-bench*:feed:*", count=1000) if not key.startswith(mine)]
+    for start in range(0, len(old), 1000):
+        conn.delete(*old[start : start + 1000])
+
+
 def plan() -> dict[str, Any]:
     """Finds the benchmark accounts, warms their timelines, measures the fan-out, and issues the API tokens."""
     from django.conf import settings
@@ -126,6 +140,7 @@ def plan() -> dict[str, Any]:
         "typical_follows": Follow.objects.filter(follower=typical).count(),
         "timeline_length": settings.AGORA_TIMELINE_LENGTH,
     }
+    _drop_old_bench_timelines()
     figures["fanout"] = _fanout_figures(star)
 
     timeline.forget([reader.pk, typical.pk])

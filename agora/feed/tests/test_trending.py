@@ -180,6 +180,16 @@ def test_snapshot_is_cached_and_computed_when_missing() -> None:
     assert len(trending.snapshot().posts) == 2  # computed again without the task
 
 
+def test_a_missing_snapshot_is_computed_once_at_a_time() -> None:
+    from django.core.cache import cache
+
+    likes(f.post(f.user()), 1)
+    cache.add(trending.LOCK_KEY, 1)  # another process is computing it
+    assert trending.snapshot().posts == []
+    cache.delete(trending.LOCK_KEY)
+    assert len(trending.snapshot().posts) == 1
+
+
 def test_periodic_task_is_scheduled(settings) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["feed.refresh_trending"]
     assert entry["task"] == tasks.refresh_trending.name
