@@ -10,7 +10,17 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 UVICORN=.venv/bin/uvicorn
 OUT_DIR=bench/out
-SCENARIOS=${BENCH_SCENARIOS:-catalog,flash_sale}
+if [ "${BENCH_SQLITE:-0}" = 1 ]; then
+  # The feed scenario compares Redis timelines with the database: it has no embedded-mode counterpart.
+  SCENARIOS=${BENCH_SCENARIOS:-catalog,flash_sale}
+else
+  SCENARIOS=${BENCH_SCENARIOS:-catalog,flash_sale,feed}
+fi
+FEED_USERS=${BENCH_FEED_USERS:-10000}
+FEED_POSTS=${BENCH_FEED_POSTS:-500000}
+FEED_FOLLOWS=${BENCH_FEED_FOLLOWS:-50}
+WANTS_FEED=0
+case ",$SCENARIOS," in *,feed,*) WANTS_FEED=1 ;; esac
 WORKERS=${BENCH_WORKERS:-2}
 PRODUCTS=${BENCH_PRODUCTS:-2000}
 USERS=${BENCH_USERS:-200}
@@ -76,6 +86,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The feed scenario asks one server for both feed implementations (the X-Agora-Feed-Backend header).
+[ "$WANTS_FEED" = 0 ] || export AGORA_FEED_BACKEND_HEADER=1
 # The server and the seeding run with production settings, never with a developer's own.
 export DJANGO_SETTINGS_MODULE=agora.settings
 export DJANGO_DEBUG=0
@@ -117,7 +129,9 @@ start_local_redis() {
 seed_key() {
   {
     echo "$PRODUCTS $USERS $SEED"
-    find agora -type f \( -path '*/migrations/*.py' -o -path 'agora/core/demo/*.py' -o -path '*/commands/demo.py' \) \
+    [ "$WANTS_FEED" = 0 ] || echo "feed $FEED_USERS $FEED_POSTS $FEED_FOLLOWS"
+    find agora -type f \( -path '*/migrations/*.py' -o -path 'agora/core/demo/*.py' -o -path '*/commands/demo.py' \
+      -o -path '*/demo.py' -o -path '*/commands/seed_social.py' \) \
       -print0 | LC_ALL=C sort -z | xargs -0 cat
   } | sha256sum | cut -c1-12
 }
@@ -180,6 +194,11 @@ else
   [ "$MODE" != given ] || seed_args+=(--if-empty)
   start=$SECONDS
   step "$PY" manage.py demo "${seed_args[@]}"
+  if [ "$WANTS_FEED" = 1 ]; then
+    log "social data for the feed: $FEED_USERS people, $FEED_POSTS posts, $FEED_FOLLOWS follows each"
+    step "$PY" manage.py seed_social --if-empty --users "$FEED_USERS" --posts "$FEED_POSTS" \
+      --follows-per-user "$FEED_FOLLOWS" --seed "$SEED"
+  fi
   echo "seeded in $((SECONDS - start)) s"
   "$PY" -m bench.database analyze
   case $MODE in
