@@ -4,6 +4,7 @@
 from typing import Any
 
 from django.contrib.auth import logout, update_session_auth_hash
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Status, UploadedFile
@@ -123,7 +124,16 @@ def me(request: HttpRequest) -> User:
 
 @router.patch("me", response=responses({200: MeOut}))
 def update_me(request: HttpRequest, payload: ProfileIn) -> User:
-    return services.update_profile(user=user_of(request), **payload.model_dump(exclude_unset=True))
+    data = payload.model_dump(exclude_unset=True)
+    private = data.pop("is_private", None)
+    with transaction.atomic():
+        user = services.update_profile(user=user_of(request), **data)
+        if private is not None:
+            # Through social: pending follow requests, notifications and its signal follow the change.
+            from agora.social.services import set_private
+
+            user = set_private(user=user, private=private)
+    return user
 
 
 @router.post("me/avatar", response=responses({200: MeOut}))

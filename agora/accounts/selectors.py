@@ -10,7 +10,8 @@ from agora.core.errors import NotFound
 
 
 def get_user_by_username(username: str) -> User:
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    # A NUL (from /u/%00/) would reach PostgreSQL, which refuses it: no such user rather than a 500.
+    user = None if "\x00" in username else User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
         raise NotFound(_("No user '%(username)s'.") % {"username": username})
     return user

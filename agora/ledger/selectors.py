@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from agora.ledger.models import Account, LedgerEntry, LedgerTransaction
 from agora.ledger.services import round_money
@@ -48,6 +51,48 @@ def shop_balance(shop: Shop) -> list[ShopBalance]:
     ]
 
 
+@dataclass(frozen=True)
+class DailyTotals:
+    """How what the platform owes a shop (pending + payable) moved day by day, in one currency."""
+
+    currency: str
+    # Owed before the first day.
+    opening: Decimal
+    # (day, change that day), oldest first, one entry per day even without a movement.
+    days: list[tuple[date, Decimal]] = field(default_factory=list)
+
+
+def daily_totals(shop: Shop, days: int, *, today: date | None = None) -> list[DailyTotals]:
+    """What the shop is owed, per currency: before the last ``days`` days, then each day's change (days in the
+    local time zone, ending ``today``). Two queries; empty before the shop's first movement."""
+    today = today or timezone.localdate()
+    start = today - timedelta(days=max(days, 1) - 1)
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    entries = LedgerEntry.objects.filter(shop=shop, account__in=[Account.SHOP_PENDING, Account.SHOP_PAYABLE])
+    # Shop accounts are credited (negative) when the shop earns: what it is owed is the opposite.
+    opening = {
+        row["currency"]: -(row["s"] or Decimal(0))
+        for row in entries.filter(transaction__created_at__lt=since).values("currency").annotate(s=Sum("amount"))
+    }
+    changes: dict[str, dict[date, Decimal]] = {}
+    rows = (
+        entries.filter(transaction__created_at__gte=since)
+        .annotate(day=TruncDate("transaction__created_at"))
+        .values("currency", "day")
+        .annotate(s=Sum("amount"))
+    )
+    for row in rows:
+        changes.setdefault(row["currency"], {})[row["day"]] = -(row["s"] or Decimal(0))
+    result = []
+    for currency in sorted(set(opening) | set(changes)):
+        series = []
+        for offset in range((today - start).days + 1):
+            day = start + timedelta(days=offset)
+            series.append((day, changes.get(currency, {}).get(day, Decimal(0))))
+        result.append(DailyTotals(currency=currency, opening=opening.get(currency, Decimal(0)), days=series))
+    return result
+
+
 def shop_movements(shop: Shop) -> QuerySet[LedgerTransaction]:
     """The shop's ledger movements, newest first, with their entries prefetched (two queries per page)."""
     return LedgerTransaction.objects.filter(shop=shop).prefetch_related("entries").order_by("-created_at", "-id")
@@ -76,8 +121,10 @@ def ledger_is_balanced() -> bool:
 
 
 __all__ = [
+    "DailyTotals",
     "ShopBalance",
     "account_total",
+    "daily_totals",
     "ledger_is_balanced",
     "order_movements",
     "shop_balance",

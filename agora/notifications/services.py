@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 
 from django.db import transaction
@@ -93,4 +94,49 @@ def mark_all_read(*, user: User) -> int:
     return count
 
 
-__all__ = ["mark_all_read", "mark_read", "notify", "send_email", "unread_count"]
+# url__in lists are sent in slices of this size (SQLite allows 999 parameters per query).
+_WITHDRAW_CHUNK = 500
+
+
+def withdraw(
+    *,
+    kind_prefix: str,
+    recipient_id: int | None = None,
+    actor_id: int | None = None,
+    urls: Collection[str] = (),
+    dedupe_key: str = "",
+    keep_recipient_ids: Iterable[int] | None = None,
+) -> int:
+    """Delete notifications whose content the recipient should no longer see (a post deleted or made private, a
+    person blocked), read or not. Returns how many went; the badges of the recipients affected are pushed again.
+
+    ``kind_prefix`` ("social.") keeps one app from touching another's notifications. At least one of
+    ``recipient_id``, ``actor_id``, ``urls`` or ``dedupe_key`` narrows the deletion (never "all of a kind").
+    ``keep_recipient_ids`` (a collection or a values_list queryset) spares those recipients.
+    """
+    if not kind_prefix or (recipient_id is None and actor_id is None and not urls and not dedupe_key):
+        raise ValueError("withdraw needs a kind prefix and a narrower filter")
+    base = Notification.objects.filter(kind__startswith=kind_prefix)
+    if recipient_id is not None:
+        base = base.filter(recipient_id=recipient_id)
+    if actor_id is not None:
+        base = base.filter(actor_id=actor_id)
+    if dedupe_key:
+        base = base.filter(dedupe_key=dedupe_key)
+    if keep_recipient_ids is not None:
+        base = base.exclude(recipient_id__in=keep_recipient_ids)
+    url_list = list(urls)
+    slices = [base.filter(url__in=url_list[i : i + _WITHDRAW_CHUNK]) for i in range(0, len(url_list), _WITHDRAW_CHUNK)]
+    removed = 0
+    recipients: set[int] = set()
+    for items in slices or [base]:
+        unread_of = set(items.filter(read_at__isnull=True).values_list("recipient_id", flat=True))
+        count, _by_model = items.delete()
+        removed += count
+        recipients |= unread_of
+    for user_id in recipients:
+        _push_count(user_id)
+    return removed
+
+
+__all__ = ["mark_all_read", "mark_read", "notify", "send_email", "unread_count", "withdraw"]

@@ -6,6 +6,7 @@ the first answer and never places or charges twice.
 """
 
 # No `from __future__ import annotations` here: ninja reads the parameter annotations at import time.
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -58,6 +59,8 @@ from agora.shops.permissions import ShopAction
 router = Router(tags=["orders"])
 PUBLIC: dict[str, Any] = {"auth": OPTIONAL_AUTH, "openapi_extra": OPTIONAL_SECURITY}
 Number = Text
+# An id in a JSON object's key: ASCII digits only (str.isdigit() also takes "²", which int() refuses).
+ID_KEY = re.compile(r"[0-9]{1,18}")
 
 
 # --- whose cart -----------------------------------------------------------------------
@@ -156,7 +159,7 @@ def merge_cart(request: HttpRequest, payload: TokenIn) -> CartView:
 def preview(request: HttpRequest, payload: PreviewIn) -> selectors.CheckoutPreview:
     """Totals per shop and in all for a country, with each shop's delivery options (the cheapest chosen unless
     `delivery` picks one). Nothing is reserved."""
-    delivery = {int(k): v for k, v in payload.delivery.items() if k.isdigit()}
+    delivery = {int(k): v for k, v in payload.delivery.items() if ID_KEY.fullmatch(k)}
     return selectors.checkout_preview(
         _cart(request), country=payload.country, delivery=delivery, currency=payload.currency
     )

@@ -1,4 +1,4 @@
-"""What orders does when other apps' things happen: a payment changed status, a shopper signed in."""
+"""What orders does when other apps' things happen: a payment or a refund changed status, a shopper signed in."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from agora.accounts.models import User
-from agora.payments.models import Payment
-from agora.payments.signals import payment_status_changed
+from agora.payments.models import Payment, Refund
+from agora.payments.signals import payment_status_changed, refund_status_changed
 
 
 @receiver(payment_status_changed, dispatch_uid="orders.payment_status_changed")
@@ -19,6 +19,14 @@ def on_payment_status_changed(sender: Any, payment: Payment, previous: str = "",
     from agora.orders.services import apply_payment
 
     apply_payment(payment)
+
+
+@receiver(refund_status_changed, dispatch_uid="orders.refund_status_changed")
+def on_refund_status_changed(sender: Any, refund: Refund, previous: str = "", **kwargs: Any) -> None:
+    # Inside the payment's transaction: a refund the gateway settled (or made outside Agora) reaches the orders.
+    from agora.orders.services import apply_gateway_refund
+
+    apply_gateway_refund(refund)
 
 
 @receiver(user_logged_in, dispatch_uid="orders.merge_guest_cart")

@@ -438,6 +438,13 @@ class StaffOrderOut(OrderOut):
 class StaffOrderDetailOut(StaffOrderOut):
     actions: list[str]
     timeline: list[EventOut]
+    refund_pending: bool = Field(
+        ..., description="A refund was sent to the payment gateway and is not settled yet (the order changes then)."
+    )
+
+    @staticmethod
+    def resolve_refund_pending(obj: Order) -> bool:
+        return selectors.has_pending_refund(obj)
 
     @staticmethod
     def resolve_actions(obj: Order) -> list[str]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,10 +22,20 @@ from django.utils.translation import gettext as _
 from agora.accounts.models import User
 from agora.catalog.models import Product, ProductImage, ProductStatus, Variant
 from agora.core.errors import DomainError, NotAuthenticated
-from agora.core.money import format_money
+from agora.core.money import CURRENCIES, format_money
 from agora.orders import states
-from agora.orders.errors import CheckoutNotFound, OrderNotFound
-from agora.orders.models import Cart, CartItem, Checkout, Order, OrderEvent, OrderLine, OrderStatus, ShopSalesPolicy
+from agora.orders.errors import CheckoutNotFound, ClaimInvalid, OrderNotFound
+from agora.orders.models import (
+    Cart,
+    CartItem,
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    RefundRecord,
+    ShopSalesPolicy,
+)
 from agora.orders.states import BOUGHT
 from agora.shipping.selectors import DeliveryQuote, delivery_options
 from agora.shops.models import Shop
@@ -36,6 +47,16 @@ CART_SESSION_KEY = "agora_cart_token"
 # What a shop's staff must act on ("open" in the shop's order list).
 OPEN_STATUSES = (OrderStatus.PAID, OrderStatus.REFUND_REQUESTED, OrderStatus.RETURN_REQUESTED)
 CART_TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 (a header name, not a secret)
+# The salt of a guest checkout's signed link (``services.claim_token``), e-mailed to the guest only.
+CLAIM_SALT = "agora.orders.claim"
+# The most one checkout may come to: amount columns hold 9 digits before the point (max_digits=12, decimal_places=3).
+MAX_TOTAL = Decimal("999999999.99")
+
+
+def max_total_label(currency: str) -> str:
+    """MAX_TOTAL as the shopper reads it in ``currency`` (rounded down: "¥999,999,999", not "¥1,000,000,000")."""
+    exponent = CURRENCIES.get(currency, (2, ""))[0]
+    return format_money(MAX_TOTAL.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_DOWN), currency)
 
 
 # --- carts ----------------------------------------------------------------------------
@@ -405,6 +426,12 @@ def checkout_preview(
                 problems.append(entry.delivery_error)
         groups.append(entry)
     problems.extend(line_problem_messages(view))
+    grand_total = sum((g.total for g in groups), Decimal(0))
+    if grand_total > MAX_TOTAL:
+        problems.append(
+            _("A checkout can come to at most %(max)s. Lower the quantities or check out in parts.")
+            % {"max": max_total_label(chosen_currency)}
+        )
     if not groups:
         problems.append(_("Your cart is empty."))
     return CheckoutPreview(
@@ -437,6 +464,32 @@ def checkout_for(*, public_id: str, user: Viewer = None, guest_token: str = "") 
         if guest_token and checkout.buyer_id is None and checkout.guest_token == guest_token:
             return checkout
     raise CheckoutNotFound(_("No checkout %(id)s.") % {"id": public_id})
+
+
+def checkout_for_link(token: str) -> Checkout:
+    """The checkout a guest's e-mailed link (``services.claim_token``) stands for, with its orders, their lines
+    and shops and its payment; a 404 for a link that is not one of ours, ClaimInvalid (422) once it expired.
+
+    The signature proves the link came from the confirmation e-mail, so its reader may see those orders.
+    """
+    try:
+        data = signing.loads(
+            (token or "").strip(), salt=CLAIM_SALT, max_age=timedelta(days=settings.AGORA_ORDER_CLAIM_DAYS)
+        )
+    except signing.SignatureExpired:
+        raise ClaimInvalid(_("This link has expired. Sign in to see your orders.")) from None
+    except signing.BadSignature:
+        raise CheckoutNotFound(_("This link is not valid.")) from None
+    public_id = data.get("c") if isinstance(data, dict) else None
+    found = (
+        Checkout.objects.filter(public_id=str(public_id or ""))
+        .select_related("payment")
+        .prefetch_related("orders__lines", "orders__shop")
+        .first()
+    )
+    if found is None:
+        raise CheckoutNotFound(_("This link is not valid."))
+    return found
 
 
 # --- orders ---------------------------------------------------------------------------
@@ -516,6 +569,11 @@ def commission_rate(shop: Shop) -> Decimal:
     return Decimal(rate) if rate is not None else Decimal(str(settings.AGORA_COMMISSION_RATE))
 
 
+def has_pending_refund(order: Order) -> bool:
+    """A refund of the order was sent to the gateway and is not settled yet (Stripe: "pending")."""
+    return RefundRecord.objects.filter(order_id=order.pk, status=RefundRecord.PENDING).exists()
+
+
 def return_deadline(order: Order) -> datetime | None:
     if order.delivered_at is None:
         return None
@@ -570,6 +628,8 @@ def unpaid_expired(now: datetime | None = None) -> QuerySet[Order]:
 __all__ = [
     "CART_SESSION_KEY",
     "CART_TOKEN_HEADER",
+    "CLAIM_SALT",
+    "MAX_TOTAL",
     "CartChange",
     "CartGroup",
     "CartLine",
@@ -581,9 +641,11 @@ __all__ = [
     "cart_item_count",
     "cart_view",
     "checkout_for",
+    "checkout_for_link",
     "checkout_preview",
     "commission_rate",
     "find_cart",
+    "has_pending_refund",
     "order_for_buyer",
     "order_for_staff",
     "order_timeline",

@@ -79,7 +79,7 @@ from agora.orders.models import (
 from agora.orders.selectors import CartView, cart_view, is_buyable
 from agora.payments import services as payments
 from agora.payments.gateways import get_gateway
-from agora.payments.models import Payment, PaymentStatus, Refund
+from agora.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from agora.shipping.errors import DeliveryUnavailable
 from agora.shipping.selectors import DeliveryQuote, country_name, delivery_options, quote
 from agora.shops.models import Shop
@@ -91,7 +91,7 @@ logger = logging.getLogger("agora.orders")
 S = OrderStatus
 BUYER, STAFF, SYSTEM = states.BUYER, states.STAFF, states.SYSTEM
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CLAIM_SALT = "agora.orders.claim"
+CLAIM_SALT = selectors.CLAIM_SALT
 PREFILL_ENTRY = re.compile(r"^\s*(\d{1,18})\s*:\s*(-?\d{1,9})\s*$")
 COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 REFERENCE_RE = re.compile(r"^checkout:([0-9a-f]{32}):(\d+)$")
@@ -100,6 +100,9 @@ REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postcode", "country")
 ADDRESS_LENGTHS = {"name": 120, "line1": 200, "line2": 200, "city": 100, "postcode": 20, "country": 2, "phone": 32}
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
 MAX_ID = 2**63 - 1  # ids are 64-bit: a bigger number can only be a miss, refused before any query
+MAX_TOTAL = selectors.MAX_TOTAL
+# What a payment's description may hold (payments refuses a longer one).
+DESCRIPTION_LENGTH = 255
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -572,6 +575,17 @@ def _reserve(
             )
         for part in parts.values():
             part.delivery = _choose_delivery(part.shop, address["country"], part.subtotal, chosen.get(part.shop.pk))
+        grand_total = sum(
+            (p.subtotal + (p.delivery.cost if p.delivery else Decimal(0)) for p in parts.values()), Decimal(0)
+        )
+        if grand_total > MAX_TOTAL:
+            # Checked before any stock is taken: the amount columns (and payments) hold no more than this.
+            raise CheckoutInvalid(
+                _("A checkout can come to at most %(max)s. Lower the quantities or check out in parts.")
+                % {"max": selectors.max_total_label(items[0].currency)},
+                code="total_too_large",
+                field="cart",
+            )
         for variant_id in ids:
             quantity = sum(i.quantity for i in items if i.variant_id == variant_id)
             if not adjust_stock(variant_id=variant_id, delta=-quantity):
@@ -580,7 +594,7 @@ def _reserve(
                     _("%(title)s is sold out.") % {"title": _title(variants[variant_id])}, variant_id=variant_id
                 )
         currency = items[0].currency
-        total = sum((p.subtotal + (p.delivery.cost if p.delivery else Decimal(0)) for p in parts.values()), Decimal(0))
+        total = grand_total
         checkout = Checkout.objects.create(
             public_id=uuid.uuid4().hex,
             buyer=actor,
@@ -641,6 +655,17 @@ def _reference(checkout: Checkout, attempt: int) -> str:
     return f"checkout:{checkout.public_id}:{attempt}"
 
 
+def _payment_description(orders: Sequence[Order]) -> str:
+    """ "Agora order N1, N2, ..." as long as it fits a payment's description, then "... +3"."""
+    numbers = [o.number for o in orders]
+    for shown in range(len(numbers), 0, -1):
+        listed = ", ".join(numbers[:shown]) + (f" +{len(numbers) - shown}" if shown < len(numbers) else "")
+        text = _("Agora order %(numbers)s") % {"numbers": listed}
+        if len(text) <= DESCRIPTION_LENGTH:
+            return text
+    return text[:DESCRIPTION_LENGTH]
+
+
 def pay_checkout(*, checkout: Checkout, method: str) -> Checkout:
     """Start a payment for the checkout's placed orders (a new attempt, with its own idempotency key).
 
@@ -663,18 +688,22 @@ def pay_checkout(*, checkout: Checkout, method: str) -> Checkout:
             _mark_paid(checkout, None, [o.pk for o in placed])
         checkout.refresh_from_db()
         return checkout
-    numbers = ", ".join(o.number for o in placed)
-    payment = payments.start_payment(
-        amount=amount,
-        currency=checkout.currency,
-        method=method,
-        reference=_reference(checkout, attempt),
-        payer=checkout.buyer,
-        payer_email=checkout.email,
-        capture=True,
-        idempotency_key=_reference(checkout, attempt),
-        description=_("Agora order %(numbers)s") % {"numbers": numbers},
-    )
+    try:
+        payment = payments.start_payment(
+            amount=amount,
+            currency=checkout.currency,
+            method=method,
+            reference=_reference(checkout, attempt),
+            payer=checkout.buyer,
+            payer_email=checkout.email,
+            capture=True,
+            idempotency_key=_reference(checkout, attempt),
+            description=_payment_description(placed),
+        )
+    except DomainError as exc:
+        # Refused before the gateway was asked (nothing was charged): the reservation must not outlive the error.
+        _cancel_checkout_orders(checkout, note=exc.message)
+        raise
     # The signal did this already inside the payment's transaction; applying it again is a no-op, and covers
     # a payment whose status did not change (a replayed idempotency key).
     apply_payment(payment)
@@ -1128,6 +1157,12 @@ def ship_order(*, actor: User, order: Order, tracking_number: str, note: str = "
         )
     with transaction.atomic():
         locked = _locked(order)
+        if RefundRecord.objects.filter(order=locked, status=RefundRecord.PENDING, final_status=S.CANCELLED).exists():
+            # The cancellation's refund is with the gateway (Stripe: pending): the order goes nowhere but back.
+            raise IllegalTransition(
+                _("This order is being cancelled: its refund is being processed. Do not ship it."),
+                code="cancellation_pending",
+            )
         _transition(
             locked,
             S.SHIPPED,
@@ -1237,6 +1272,9 @@ def _refund_plan(order: Order, lines: Mapping[Any, Any] | None, amount: object) 
         pk: line.quantity - line.refunded_quantity - pending_lines.get(pk, 0) for pk, line in order_lines.items()
     }
     chosen: dict[int, int] = {}
+    if lines is not None and not lines:
+        # An empty choice is a mistake (no box ticked), not "everything": that is neither lines nor an amount.
+        raise RefundInvalid(_("Choose at least one line to refund, or give an amount."), field="lines")
     if lines:
         for key, value in lines.items():
             try:
@@ -1318,7 +1356,9 @@ def complete_refund(record: RefundRecord) -> RefundRecord:
     """Send a pending refund to the gateway and apply it to the order (amounts, lines, stock, ledger, status).
 
     Safe to call again (the periodic task finishes refunds interrupted by a crash): the gateway call is
-    idempotent on the record's key and the order is changed once.
+    idempotent on the record's key and the order is changed once. A refund the gateway has taken but not made yet
+    (Stripe: "pending"; or no answer) leaves the record pending: the order changes when the gateway settles it
+    (``apply_gateway_refund``, from payments' ``refund_status_changed``), or the periodic task asks again.
     """
     order = Order.objects.select_related("payment").get(pk=record.order_id)
     refund_id: int | None = None
@@ -1328,24 +1368,39 @@ def complete_refund(record: RefundRecord) -> RefundRecord:
                 payment=order.payment,
                 amount=record.amount,
                 reason=record.reason or _("Refund"),
-                idempotency_key=f"order-refund:{record.pk}",
+                idempotency_key=_refund_key(record.pk),
             )
         except DomainError:
             RefundRecord.objects.filter(pk=record.pk, status=RefundRecord.PENDING).update(status=RefundRecord.FAILED)
             raise
         refund_id = refund.pk
-        if str(getattr(refund, "status", "succeeded")) == "failed":
+        if refund.status == RefundStatus.FAILED:
             RefundRecord.objects.filter(pk=record.pk, status=RefundRecord.PENDING).update(status=RefundRecord.FAILED)
             raise RefundInvalid(
                 _("The payment gateway refused the refund: %(reason)s")
-                % {"reason": getattr(refund, "failure_message", "") or _("no reason given")}
+                % {"reason": refund.failure_message or _("no reason given")}
             )
+        if refund.status != RefundStatus.SUCCEEDED:
+            return RefundRecord.objects.get(pk=record.pk)
+    _apply_refund(record.pk, refund_id)
+    return RefundRecord.objects.get(pk=record.pk)
+
+
+def _refund_key(record_id: int) -> str:
+    return f"order-refund:{record_id}"
+
+
+def _apply_refund(record_id: int, refund_id: int | None) -> bool:
+    """The money went back: the order, its lines, the stock and the ledger say so. Once per record (False when it
+    was applied before)."""
+    record = RefundRecord.objects.get(pk=record_id)
+    order = Order.objects.get(pk=record.order_id)
     with transaction.atomic():
         locked = _locked(order)
         if not RefundRecord.objects.filter(pk=record.pk, status=RefundRecord.PENDING).update(
             status=RefundRecord.DONE, payment_refund_id=refund_id
         ):
-            return RefundRecord.objects.get(pk=record.pk)
+            return False
         refunded = locked.refunded_amount + record.amount
         if refunded >= locked.total:
             already = RefundRecord.objects.filter(order=locked, status=RefundRecord.DONE).exclude(pk=record.pk)
@@ -1373,7 +1428,7 @@ def complete_refund(record: RefundRecord) -> RefundRecord:
                 currency=locked.currency,
                 amount=record.amount,
                 commission_back=commission_back,
-                key=f"order-refund:{record.pk}",
+                key=_refund_key(record.pk),
                 memo=locked.number,
             )
         full = refunded >= locked.total
@@ -1411,7 +1466,93 @@ def complete_refund(record: RefundRecord) -> RefundRecord:
                 amount=record.amount,
             )
             _after_commit_notify(event.pk)
-    return RefundRecord.objects.get(pk=record.pk)
+    return True
+
+
+REFUND_KEY_RE = re.compile(r"^order-refund:(\d{1,18})$")
+
+
+def apply_gateway_refund(refund: Refund) -> None:
+    """What a refund that the gateway settled means for the orders (payments' ``refund_status_changed``, sent
+    inside the payment's transaction, under its lock).
+
+    An Agora refund of an order (``order-refund:<record>``) that the gateway made after all is applied to the order;
+    one it refused fails its record. A refund made outside Agora (the Stripe dashboard) is recorded on the orders
+    the payment paid (``record_outside_refund``). Other refunds (money no order took) concern no order.
+    """
+    match = REFUND_KEY_RE.match(refund.idempotency_key)
+    if match is not None:
+        record_id = int(match.group(1))
+        if refund.status == RefundStatus.FAILED:
+            RefundRecord.objects.filter(pk=record_id, status=RefundRecord.PENDING).update(status=RefundRecord.FAILED)
+            logger.warning("orders: the gateway refused refund %s of order refund %s", refund.pk, record_id)
+        elif refund.status == RefundStatus.SUCCEEDED and RefundRecord.objects.filter(pk=record_id).exists():
+            try:
+                # A failure here must not undo the payment's transaction: its refund was made at the gateway.
+                # The record stays pending and the periodic task applies it.
+                with transaction.atomic():
+                    _apply_refund(record_id, refund.pk)
+            except Exception:
+                logger.exception("orders: refund %s could not be applied to order refund %s", refund.pk, record_id)
+        return
+    if refund.status == RefundStatus.SUCCEEDED and refund.idempotency_key.startswith("gateway:"):
+        record_outside_refund(refund)
+
+
+def record_outside_refund(refund: Refund) -> list[RefundRecord]:
+    """Record on the orders a refund made at the payment provider, outside Agora (the Stripe dashboard).
+
+    The refund goes to the order of the payment whose refundable amount it matches exactly, else it fills the
+    payment's orders in turn (oldest first), never beyond what each has left. Each order gets a refund record, its
+    refunded amount and status (partially refunded or refunded, with an event "by the system") and the ledger
+    movements, commission share included. Nothing returns to stock: nobody said the goods came back. Idempotent:
+    a refund already recorded records nothing.
+    """
+    if refund.status != RefundStatus.SUCCEEDED or refund.amount <= 0:
+        return []
+    with transaction.atomic():
+        # The payment's lock (payments holds it when it sends the signal) makes two deliveries take turns.
+        Payment.objects.select_for_update().filter(pk=refund.payment_id).first()
+        if RefundRecord.objects.filter(payment_refund_id=refund.pk).exists():
+            return []
+        orders = list(Order.objects.select_for_update().filter(payment_id=refund.payment_id).order_by("pk"))
+        pending = dict(
+            RefundRecord.objects.filter(order__in=orders, status=RefundRecord.PENDING)
+            .values("order_id")
+            .annotate(s=Sum("amount"))
+            .values_list("order_id", "s")
+        )
+        room = {o.pk: max(o.total - o.refunded_amount - (pending.get(o.pk) or Decimal(0)), Decimal(0)) for o in orders}
+        left = refund.amount
+        plan: list[tuple[Order, Decimal]] = []
+        exact = [o for o in orders if room[o.pk] == left]
+        if exact:
+            plan.append((exact[0], left))
+            left = Decimal(0)
+        else:
+            for order in orders:
+                share = min(room[order.pk], left)
+                if share > 0:
+                    plan.append((order, share))
+                    left -= share
+        note = _("Refunded at the payment provider, outside Agora.")
+        records = []
+        for order, share in plan:
+            record = RefundRecord.objects.create(
+                order=order,
+                amount=share,
+                reason=note,
+                lines={},
+                restock=False,
+                role=SYSTEM,
+                payment_refund_id=refund.pk,
+            )
+            _apply_refund(record.pk, refund.pk)
+            records.append(record)
+        if left > 0:
+            # Money no order holds any more (orders refunded already, or a payment no order took in full).
+            logger.warning("orders: %s of outside refund %s is on no order", left, refund.pk)
+    return records
 
 
 # --- guest orders ---------------------------------------------------------------------

@@ -105,6 +105,8 @@ def notify_order_event(event_id: int) -> None:
                 url=order_url(order),
                 actor=event.actor,
                 email=True,
+                # Celery may deliver the task twice (acks_late): the second run refreshes, it does not repeat.
+                dedupe_key=f"order-event:{event.pk}",
             )
             return
         if event.to_status == S.PAID:

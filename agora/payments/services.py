@@ -436,8 +436,11 @@ def refund_payment(*, payment: Payment, amount: Decimal, reason: str, idempotenc
                 raise PaymentKeyReused(
                     _("This idempotency key was already used for another refund."), field="idempotency_key"
                 )
-            if refund.status != RefundStatus.PENDING:
-                return refund
+            if refund.status == RefundStatus.PENDING:
+                # A retry of a refund still pending: the gateway is asked how it ended, not sent it again.
+                _retry_refund_locked(locked, refund, gateway)
+                refund.refresh_from_db()
+            return refund
         else:
             if locked.status not in PAID:
                 raise PaymentStateError(
@@ -515,6 +518,24 @@ def reconcile_payment(*, payment: Payment) -> Payment:
 
 
 def _retry_refund_locked(payment: Payment, refund: Refund, gateway: PaymentGateway) -> None:
+    """Settle a pending refund: ask the gateway about it first, send it again only if the gateway never got it.
+
+    Sending the create again for a refund the gateway has is not safe: its idempotency key expires (Stripe: after
+    24 hours) and the same call then makes a second refund; while it lasts, the replay repeats the first answer
+    ("pending") instead of saying how the refund ended.
+    """
+    if payment.gateway_reference:
+        try:
+            known = gateway.refunds(reference=payment.gateway_reference)
+        except GatewayError:
+            return  # asked again at the next reconciliation
+        for found in known:
+            if found.refund_id == refund.public_id or (
+                refund.gateway_reference and found.reference == refund.gateway_reference
+            ):
+                if found.status != RefundStatus.PENDING:
+                    _settle_refund_locked(payment, refund, found, source="reconcile")
+                return
     try:
         result = gateway.refund(
             reference=payment.gateway_reference,

@@ -23,6 +23,9 @@ from agora.shops.selectors import require
 MAX_ZONES = 20
 MAX_METHODS_PER_ZONE = 10
 MAX_DAYS = 365
+# The price columns hold 9 digits before the point (max_digits=12, decimal_places=3): a larger amount is refused
+# here instead of failing in the database.
+MAX_PRICE = Decimal("999999999.99")
 
 _UNSET: Any = object()
 
@@ -59,10 +62,21 @@ def _check_days(min_days: int, max_days: int) -> None:
         )
 
 
+def _price(value: object, currency: str, *, field: str) -> Decimal:
+    amount = to_amount(value, currency, field=field)
+    if amount > MAX_PRICE:
+        raise DeliveryInvalid(
+            _("%(field)s cannot exceed %(max)s.") % {"field": field_label(field), "max": MAX_PRICE},
+            code="amount_too_large",
+            field=field,
+        )
+    return amount
+
+
 def _free_over(value: object, currency: str) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return to_amount(value, currency, field="free_over")
+    return _price(value, currency, field="free_over")
 
 
 def _lock_shop(shop: Shop) -> None:
@@ -170,7 +184,7 @@ def add_method(
     shop = zone.shop
     require(actor, shop, ShopAction.MANAGE_DELIVERY)
     name = clean_text(name, field="name", max_length=80, required=True)
-    amount = to_amount(price, shop.currency, field="price")
+    amount = _price(price, shop.currency, field="price")
     threshold = _free_over(free_over, shop.currency)
     low, high = _days(min_days, field="min_days"), _days(max_days, field="max_days")
     _check_days(low, high)
@@ -213,7 +227,7 @@ def update_method(
     if name is not None:
         method.name = clean_text(name, field="name", max_length=80, required=True)
     if price is not None:
-        method.price = to_amount(price, shop.currency, field="price")
+        method.price = _price(price, shop.currency, field="price")
     if free_over is not _UNSET:
         method.free_over = _free_over(free_over, shop.currency)
     if min_days is not None:

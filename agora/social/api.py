@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -25,6 +24,7 @@ from agora.api.pagination import PagePagination
 from agora.api.schemas import Id, Slug, responses
 from agora.catalog import selectors as catalog_selectors
 from agora.core.errors import ValidationFailed
+from agora.core.http import client_ip
 from agora.shops import selectors as shop_selectors
 from agora.shops.models import Shop
 from agora.social import selectors, services
@@ -425,9 +425,10 @@ def repost(request: HttpRequest, post_id: Id, payload: RepostIn) -> Status[Post]
 @router.get("posts/{post_id}/comments", **PUBLIC, response=responses({200: list[CommentThreadOut]}))
 @paginate(PagePagination)
 def comments(request: HttpRequest, post_id: Id) -> Any:
-    """Top-level comments, oldest first, each with its replies."""
+    """Top-level comments, oldest first, each with its replies. The post's moderators (its author; for a shop's
+    post, its staff with the moderation right) also get the hidden ones, marked `hidden`, to show them again."""
     post = _post(request, post_id)
-    return selectors.comments_of(post=post, viewer=viewer_of(request))
+    return selectors.comments_of(post=post, viewer=viewer_of(request), include_hidden=True)
 
 
 @router.post("posts/{post_id}/comments", response=responses({201: CommentOut}))
@@ -483,20 +484,26 @@ def share_product(request: HttpRequest, product_id: Id, payload: ShareIn) -> Sta
 
 @router.get("share/{code}", **PUBLIC, response=responses({200: ShareLinkOut}))
 def resolve_share(request: HttpRequest, code: Slug) -> ShareLink:
-    """What a share code points at (without counting an open)."""
-    return selectors.resolve_share_link(code)
+    """What a share code points at (without counting an open). A link to a post you may not see, or to a product
+    no longer on sale, is a 404 like an unknown code."""
+    return selectors.visible_share_link(code=code, viewer=viewer_of(request))
 
 
 @router.post("share/{code}/open", **PUBLIC, response=responses({200: ShareLinkOut}))
 def open_share(request: HttpRequest, code: Slug, payload: ShareOpenIn) -> ShareLink:
-    """Record that the link was opened (by you, or by this anonymous browser session) and return its target."""
+    """Record that the link was opened (by you, or by this anonymous browser session) and return its target.
+    Opening it again within a day counts once."""
     viewer = viewer_of(request)
+    user = viewer if isinstance(viewer, User) and viewer.is_authenticated else None
     session = getattr(request, "session", None)
+    if user is None and session is not None and not session.session_key:
+        session.save()  # so that a purchase later in this visit can be attributed to the link
     return services.open_share_link(
         code=code,
-        viewer=None if isinstance(viewer, AnonymousUser) else viewer,
+        viewer=user,
         session_key=(session.session_key or "") if session is not None else "",
         referrer=payload.referrer or request.headers.get("Referer", ""),
+        ip=client_ip(request),
     )
 
 

@@ -223,12 +223,17 @@ class CommentOut(Schema):
     parent_id: int | None
     text: str
     text_html: str = Field(..., description="The text as safe HTML, with #hashtags and @mentions linked.")
+    hidden: bool = Field(False, description="Hidden by a moderator: only the post's moderators see it.")
     created_at: datetime
     edited_at: datetime | None
 
     @staticmethod
     def resolve_text_html(obj: Any) -> str:
         return str(comment_html(obj))
+
+    @staticmethod
+    def resolve_hidden(obj: Any) -> bool:
+        return obj.hidden_at is not None
 
 
 class CommentThreadOut(CommentOut):

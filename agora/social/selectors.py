@@ -294,6 +294,31 @@ def can_view_post(viewer: Viewer, post: Post) -> bool:
     return post.repost_of is None or _may_see_one(user, post.repost_of)
 
 
+def who_may_see(post: Post, people: QuerySet[User]) -> QuerySet[User]:
+    """Those of ``people`` who may see ``post``: the rule of ``visible_posts`` for many viewers at once, in one
+    query (who is told that a poll closed, who gets its live results)."""
+    if not post.is_live:
+        return people.none()
+    people = people.filter(is_active=True)
+    if post.shop_id is not None:
+        return people if post.shop is not None and post.shop.is_active else people.none()
+    author = post.author
+    if not author.is_active:
+        return people.none()
+    blocked = Exists(
+        Block.objects.filter(
+            Q(blocker_id=author.pk, blocked_id=OuterRef("pk")) | Q(blocker_id=OuterRef("pk"), blocked_id=author.pk)
+        )
+    )
+    people = people.filter(~blocked)
+    if author.is_private:
+        follows = Exists(Follow.objects.filter(follower_id=OuterRef("pk"), target_user_id=author.pk))
+        people = people.filter(Q(pk=author.pk) | follows)
+    if post.repost_of is not None:
+        people = who_may_see(post.repost_of, people)
+    return people
+
+
 def could_view_if_live(viewer: Viewer, post: Post) -> bool:
     """Whether ``viewer`` could see ``post`` were it not deleted or hidden: such a viewer is told "removed"
     (409) when acting on it, anyone else just "not found" (404)."""
@@ -419,7 +444,7 @@ def tagged_products_of(*, user: User, viewer: Viewer = None, limit: int = 24) ->
 def search_posts(*, q: str, viewer: Viewer) -> QuerySet[Post]:
     """Posts whose text contains every word of ``q`` ("#tag" words match the hashtag), newest first."""
     posts = Post.objects.all()
-    for word in q.split()[:8]:
+    for word in q.replace("\x00", "").split()[:8]:
         if word.startswith("#") and len(word) > 1:
             posts = posts.filter(post_hashtags__hashtag__name=word[1:].lower())
         else:
@@ -441,14 +466,16 @@ def can_moderate(user: Viewer, post: Post) -> bool:
     return me.pk == post.author_id
 
 
-def comments_of(*, post: Post, viewer: Viewer) -> QuerySet[Comment]:
+def comments_of(*, post: Post, viewer: Viewer, include_hidden: bool = False) -> QuerySet[Comment]:
     """Top-level live comments with their live replies (``reply_list``), oldest first. People blocked by or
-    blocking the viewer are left out."""
+    blocking the viewer are left out. ``include_hidden`` adds the hidden ones (``hidden_at`` set) when the viewer
+    may moderate the post (``can_moderate``), so that they can show them again; ignored for anyone else."""
     me = _user(viewer)
-    replies = Comment.objects.filter(hidden_at__isnull=True, deleted_at__isnull=True, author__is_active=True)
-    top = Comment.objects.filter(
-        post=post, parent__isnull=True, hidden_at__isnull=True, deleted_at__isnull=True, author__is_active=True
-    )
+    shown = Q(deleted_at__isnull=True, author__is_active=True)
+    if not (include_hidden and can_moderate(me, post)):
+        shown &= Q(hidden_at__isnull=True)
+    replies = Comment.objects.filter(shown)
+    top = Comment.objects.filter(shown, post=post, parent__isnull=True)
     if me is not None and (hidden := blocked_ids(me)):
         replies = replies.exclude(author_id__in=hidden)
         top = top.exclude(author_id__in=hidden)
@@ -493,14 +520,15 @@ class PostDetail:
 
 
 def post_detail(*, post: Post, viewer: Viewer, comments_limit: int = 50) -> PostDetail:
-    """A post page: the post, its first comments with replies, the poll's results and what the viewer may do."""
+    """A post page: the post, its first comments with replies (the hidden ones too for its moderators), the poll's
+    results and what the viewer may do."""
     if not can_view_post(viewer, post):
         raise PostNotFound(_("No post %(id)s.") % {"id": post.pk})
     original = post.repost_of or post
     poll: Poll | None = getattr(original, "poll", None)
     return PostDetail(
         post=post,
-        comments=list(comments_of(post=post, viewer=viewer)[:comments_limit]),
+        comments=list(comments_of(post=post, viewer=viewer, include_hidden=True)[:comments_limit]),
         can_moderate=can_moderate(viewer, post),
         can_edit=can_edit_post(viewer, post),
         poll=poll_results(poll=poll, viewer=viewer) if poll is not None else None,
@@ -588,11 +616,33 @@ def share_path(code: str) -> str:
 
 
 def resolve_share_link(code: str) -> ShareLink:
-    """The link behind a short code, with its target (a post or a product); privacy applies when showing it."""
-    link = (
-        ShareLink.objects.select_related("sharer", "post", "product", "product__shop").filter(code=code.strip()).first()
-    )
+    """The link behind a short code, with its target (a post or a product), whoever may see it: see
+    ``visible_share_link`` for what to show to someone."""
+    code = code.strip()
+    link = None
+    if code and "\x00" not in code:
+        link = (
+            ShareLink.objects.select_related(
+                "sharer", "post", "post__author", "post__shop", "post__repost_of", "product", "product__shop"
+            )
+            .filter(code=code)
+            .first()
+        )
     if link is None:
+        raise ShareLinkNotFound(_("This share link does not exist."))
+    return link
+
+
+def visible_share_link(*, code: str, viewer: Viewer) -> ShareLink:
+    """The link behind a short code when its target is something the viewer may see: a post through the privacy
+    rules, a product while it is on sale. Anything else is "not found", like a code that does not exist."""
+    link = resolve_share_link(code)
+    if link.post is not None:
+        visible = can_view_post(viewer, link.post)
+    else:
+        product = link.product
+        visible = product is not None and product.status == ProductStatus.PUBLISHED and product.shop.is_active
+    if not visible:
         raise ShareLinkNotFound(_("This share link does not exist."))
     return link
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,11 +19,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agora.accounts import services as account_services
 from agora.accounts.models import User
 from agora.catalog.models import Product, ProductStatus, Variant
-from agora.core.errors import NotAuthenticated, PermissionDenied
+from agora.core.errors import NotAuthenticated, PermissionDenied, RateLimited
 from agora.core.images import clean_image, make_thumbnail
 from agora.core.ratelimit import hit
+from agora.core.realtime import send_to_user
 from agora.core.text import clean_text
 from agora.shops.models import Shop
 from agora.shops.permissions import ShopAction
@@ -79,6 +81,8 @@ SHARE_CODE_ALPHABET = string.ascii_letters + string.digits
 SHARE_CODE_LENGTH = 8
 MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 2, 6
 MIN_POLL_MINUTES = 5
+# The same person (or browser session) opening a link again within this time is one open, not another.
+SHARE_OPEN_WINDOW = timedelta(hours=24)
 
 
 # --- small helpers --------------------------------------------------------------------
@@ -88,11 +92,12 @@ def _signed_in(actor: User | None) -> User:
     return actor
 
 
-def _rate(action: str, actor: User) -> None:
+def _rate(action: str, actor: User | str) -> None:
+    """Count one ``action`` by ``actor`` (a person, or for anonymous actions an address or session)."""
     key = action.upper()
     hit(
         f"social.{action}",
-        str(actor.pk),
+        actor if isinstance(actor, str) else str(actor.pk),
         limit=getattr(settings, f"AGORA_SOCIAL_{key}_RATE_LIMIT"),
         window=getattr(settings, f"AGORA_SOCIAL_{key}_RATE_WINDOW"),
     )
@@ -109,11 +114,25 @@ def _bump(model: type[models.Model], pk: int, field: str, delta: int) -> None:
     rows.update(**{field: F(field) + delta})
 
 
-def post_url(post: Post) -> str:
+def post_url(post: Post | int) -> str:
+    pk = post if isinstance(post, int) else post.pk
     try:
-        return reverse("web:post", args=[post.pk])
+        return reverse("web:post", args=[pk])
     except NoReverseMatch:
-        return f"/posts/{post.pk}/"
+        return f"/p/{pk}/"
+
+
+def _withdraw(**filters: Any) -> None:
+    """Take back social notifications whose content the recipient should no longer see (see ``notify``)."""
+    from agora.notifications.services import withdraw
+
+    if "urls" in filters and not filters["urls"]:
+        return  # no posts, nothing they could point at
+    withdraw(kind_prefix="social.", **filters)
+
+
+def _post_urls(posts: models.QuerySet[Post]) -> list[str]:
+    return [post_url(pk) for pk in posts.order_by().values_list("pk", flat=True)]
 
 
 def _notify(
@@ -312,8 +331,22 @@ def block_user(*, actor: User, target: User) -> Block:
             for user in (actor, target):
                 if hasattr(user, "_social_blocked_ids"):
                     del user._social_blocked_ids
+            _forget_each_other(actor, target)
             signals.user_blocked.send(sender=Block, blocker_id=actor.pk, blocked_id=target.pk)
     return block
+
+
+def _forget_each_other(a: User, b: User) -> None:
+    """After a block, neither keeps notifications about the other: what one did (a like, a mention, a follow
+    request), nor what third parties said on the other's posts (a mention in a comment there); and the mentions of
+    each in the other's posts and comments are dropped."""
+    for recipient, other in ((a, b), (b, a)):
+        _withdraw(recipient_id=recipient.pk, actor_id=other.pk)
+        _withdraw(recipient_id=recipient.pk, urls=_post_urls(Post.objects.filter(author=other, shop__isnull=True)))
+        # Nor does either stay mentioned by the other: the @name becomes plain text, as if written after the block.
+        Mention.objects.filter(
+            Q(user=recipient) & (Q(comment__isnull=True, post__author=other) | Q(comment__author=other))
+        ).delete()
 
 
 def unblock_user(*, actor: User, target: User) -> bool:
@@ -325,6 +358,39 @@ def unblock_user(*, actor: User, target: User) -> bool:
                 del actor._social_blocked_ids
             signals.user_unblocked.send(sender=Block, blocker_id=actor.pk, blocked_id=target.pk)
     return bool(deleted)
+
+
+# --- private accounts -----------------------------------------------------------------
+def set_private(*, user: User, private: bool) -> User:
+    """Turn ``user``'s account private or public (the field is accounts', written through its service) and apply
+    what follows from it. Idempotent: nothing happens when the account already is so.
+
+    * Going public approves every pending follow request (as Instagram does: they asked to see the posts, which
+      are now public anyway); each requester is told, like after an approval.
+    * Going private keeps the followers, and takes back the notifications that showed the account's posts to
+      people who are not its approved followers (a mention of them, a reply on one of its posts).
+
+    Sends ``account_privacy_changed`` after the change, inside the transaction.
+    """
+    user = _signed_in(user)
+    private = bool(private)
+    with transaction.atomic():
+        # Locked, so two requests switching at once apply their consequences once each, in turn.
+        was_private = User.objects.select_for_update().values_list("is_private", flat=True).get(pk=user.pk)
+        user = account_services.update_profile(user=user, is_private=private)
+        if was_private == private:
+            return user
+        if private:
+            audience = User.objects.filter(Q(pk=user.pk) | Q(following_set__target_user=user)).values("pk")
+            _withdraw(urls=_post_urls(Post.objects.filter(author=user, shop__isnull=True)), keep_recipient_ids=audience)
+        else:
+            for pending in FollowRequest.objects.filter(target=user).select_related("requester").order_by("pk"):
+                try:
+                    approve_request(actor=user, requester=pending.requester)
+                except BlockedError:  # cannot happen (a block drops requests); never approve one anyway
+                    FollowRequest.objects.filter(pk=pending.pk).delete()
+        signals.account_privacy_changed.send(sender=User, user_id=user.pk, is_private=private)
+    return user
 
 
 # --- posts: checks --------------------------------------------------------------------
@@ -435,9 +501,17 @@ class _PollSpec:
 def _check_poll(spec: Mapping[str, Any] | None) -> _PollSpec | None:
     if spec is None:
         return None
-    question = clean_text(spec.get("question") or "", field="question", max_length=200, required=True)
+    question = spec.get("question") or ""
+    if not isinstance(question, str):
+        raise PollInvalid(_("The poll question must be text, not a number or a list."), field="question")
+    question = clean_text(question, field="question", max_length=200, required=True)
     options = spec.get("options") or []
-    if not isinstance(options, Sequence) or not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS:
+    # A string is a Sequence too: "options": "AB" would be two options, "A" and "B".
+    if (
+        isinstance(options, str)
+        or not isinstance(options, Sequence)
+        or not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS
+    ):
         raise PollInvalid(
             _("A poll has %(min)d to %(max)d options.") % {"min": MIN_POLL_OPTIONS, "max": MAX_POLL_OPTIONS},
             field="poll.options",
@@ -468,7 +542,12 @@ def _check_poll(spec: Mapping[str, Any] | None) -> _PollSpec | None:
         variant: Variant | None = None
         if option.get("product_id") is not None:
             product, variant = _taggable(option.get("product_id"), option.get("variant_id"))
-        text = clean_text(option.get("text") or "", field="option", max_length=100)
+        text = option.get("text") or ""
+        if not isinstance(text, str):
+            raise PollInvalid(
+                _("The text of a poll option must be text, not a number or a list."), field="poll.options"
+            )
+        text = clean_text(text, field="option", max_length=100)
         if not text and product is not None:
             text = (f"{product.title} · {variant.name}" if variant and variant.name else product.title)[:100]
         if not text:
@@ -522,6 +601,9 @@ def _set_mentions(post: Post, text: str, *, comment: Comment | None = None) -> l
     existing = Mention.objects.filter(post=post, comment=comment)
     before = set(existing.values_list("user_id", flat=True))
     existing.exclude(user__in=people).delete()
+    # An edit that drops @someone takes back the notification that quoted the old text to them.
+    for user_id in before - {u.pk for u in people}:
+        _withdraw(recipient_id=user_id, dedupe_key=_mention_key(post, comment))
     new = [u for u in people if u.pk not in before]
     Mention.objects.bulk_create(
         [Mention(post=post, comment=comment, user=u) for u in new],
@@ -541,8 +623,12 @@ def _notify_mentions(post: Post, people: list[User], *, actor: User, comment: Co
             body=_snippet(comment.text if comment else post.text),
             url=post_url(post),
             actor=actor,
-            key=f"mention:{post.pk}:{comment.pk if comment else 0}",
+            key=_mention_key(post, comment),
         )
+
+
+def _mention_key(post: Post, comment: Comment | None) -> str:
+    return f"mention:{post.pk}:{comment.pk if comment else 0}"
 
 
 # --- posts: photos --------------------------------------------------------------------
@@ -683,13 +769,17 @@ def update_post(
     text: str = _UNSET,
     tags: Sequence[Mapping[str, Any]] = _UNSET,
     sponsor: Shop | None = _UNSET,
+    remove_tag_ids: Collection[int] = (),
 ) -> Post:
     """Edit a post's text, product tags (replaced as a whole; ``photo`` is the index of one of its photos) or
-    sponsor. Hashtags and mentions follow the new text; only newly mentioned people are notified."""
+    sponsor; or just take some of its tags off (``remove_tag_ids``, ids of its ProductTag rows: the others stay as
+    they are, even on a product unpublished since). Hashtags and mentions follow the new text; only newly
+    mentioned people are notified."""
     actor = _signed_in(actor)
     _require_editor(actor, post)
     if not post.is_live:
         raise PostRemoved(_("This post was removed; it cannot be edited."))
+    _rate("edit", actor)  # each edit may mention (and notify) someone anew
     photos = list(post.photos.order_by("position", "id"))  # type: ignore[attr-defined]
     fields = ["edited_at"]
     if text is not _UNSET:
@@ -708,6 +798,8 @@ def update_post(
         if tag_specs is not None:
             post.product_tags.all().delete()  # type: ignore[attr-defined]
             _write_tags(post, tag_specs, photos)
+        elif remove_tag_ids:
+            ProductTag.objects.filter(post=post, pk__in=list(remove_tag_ids)).delete()
         mentioned: list[User] = []
         if "text" in fields:
             _set_hashtags(post, post.text)
@@ -728,6 +820,8 @@ def _remove(post: Post, *, field: str) -> None:
         _bump(ShopStats, post.shop_id, "posts_count", -1)
     else:
         _bump(UserStats, post.author_id, "posts_count", -1)
+    # Notifications quoting it, or its reposts (which disappear with it), are taken back.
+    _withdraw(urls=_post_urls(Post.objects.filter(Q(pk=post.pk) | Q(repost_of_id=post.pk))))
     signals.post_removed.send(sender=Post, post=post)
 
 
@@ -789,12 +883,14 @@ def repost(*, actor: User, post: Post, text: str = "") -> Post:
             signals.post_shared.send(
                 sender=Post, post=original, product_id=None, user_id=actor.pk, kind="repost", repost=new
             )
+            # A private reposter's comment is for their followers: the author of the original is only told.
+            shown = selectors.can_view_post(original.author, new)
             _notify(
                 original.author,
                 "social.repost",
                 title=_("%(name)s reposted your post") % {"name": actor.public_name},
-                body=_snippet(text),
-                url=post_url(new),
+                body=_snippet(text) if shown else "",
+                url=post_url(new if shown else original),
                 actor=actor,
                 key=f"repost:{original.pk}",
             )
@@ -820,6 +916,10 @@ def like_post(*, actor: User, post: Post) -> bool:
     """Like ``post``; True when this added a like, False when it was already liked (idempotent)."""
     actor = _signed_in(actor)
     _require_open(actor, post, removed=_("This post was removed; it cannot be liked."))
+    if Like.objects.filter(user=actor, post=post).exists():
+        return False
+    # Like, unlike, like again...: each new like notifies and pushes to the author, so new likes are limited.
+    _rate("like", actor)
     try:
         with transaction.atomic():
             Like.objects.create(user=actor, post=post)
@@ -835,9 +935,15 @@ def like_post(*, actor: User, post: Post) -> bool:
             else:
                 title = _("%(name)s liked your post") % {"name": actor.public_name}
             _notify(post.author, "social.like", title=title, url=post_url(post), actor=actor, key=f"like:{post.pk}")
+            _push_likes(post, likes)
     except IntegrityError:
         return False
     return True
+
+
+def _push_likes(post: Post, likes: int) -> None:
+    """The post's author sees the count move on any page showing the post (``agora:like`` in social.js)."""
+    send_to_user(post.author_id, "like", {"post_id": post.pk, "likes": likes})
 
 
 def unlike_post(*, actor: User, post: Post) -> bool:
@@ -847,6 +953,9 @@ def unlike_post(*, actor: User, post: Post) -> bool:
         if deleted:
             _bump(Post, post.pk, "likes_count", -1)
             signals.post_unliked.send(sender=Like, post=post, user_id=actor.pk)
+            likes = Post.objects.filter(pk=post.pk).values_list("likes_count", flat=True).first() or 0
+            post.likes_count = likes
+            _push_likes(post, likes)
     return bool(deleted)
 
 
@@ -881,7 +990,8 @@ def add_comment(*, actor: User, post: Post, text: str, parent_id: int | None = N
         signals.post_commented.send(sender=Comment, post=post, comment=comment)
         url = post_url(post)
         notified = {actor.pk}
-        if parent is not None and parent.author_id not in notified:
+        # Someone who can no longer see the post (removed as a follower, blocked by its author) is not told.
+        if parent is not None and parent.author_id not in notified and selectors.can_view_post(parent.author, post):
             _notify(
                 parent.author,
                 "social.reply",
@@ -892,7 +1002,7 @@ def add_comment(*, actor: User, post: Post, text: str, parent_id: int | None = N
                 key=f"reply:{parent.pk}",
             )
             notified.add(parent.author_id)
-        if post.author_id not in notified:
+        if post.author_id not in notified and selectors.can_view_post(post.author, post):
             _notify(
                 post.author,
                 "social.comment",
@@ -913,7 +1023,9 @@ def edit_comment(*, actor: User, comment: Comment, text: str) -> Comment:
         raise NotYourComment(_("You can only edit your own comments."))
     if not comment.is_live:
         raise CommentRemoved(_("This comment was removed; it cannot be edited."))
-    comment.text = _comment_text(text)
+    new_text = _comment_text(text)
+    _rate("edit", actor)  # each edit may mention (and notify) someone anew
+    comment.text = new_text
     comment.edited_at = timezone.now()
     with transaction.atomic():
         comment.save(update_fields=["text", "edited_at"])
@@ -928,6 +1040,7 @@ def _take_down(comment: Comment, **changes: Any) -> bool:
         setattr(comment, name, value)
     if changed:
         _bump(Post, comment.post_id, "comments_count", -1)
+        _withdraw(dedupe_key=f"mention:{comment.post_id}:{comment.pk}")
     return bool(changed)
 
 
@@ -986,13 +1099,16 @@ def create_share_link(
     existing = ShareLink.objects.filter(sharer=actor, post=post, product=product, channel=channel).first()
     if existing is not None:
         return existing
+    _rate("share", actor)  # a new link per channel name: without a limit, rows (and "shares") without end
     for _attempt in range(5):
         try:
             with transaction.atomic():
+                # shares_count counts people who shared, not their channels: more channels are not more shares.
+                first_of_sharer = post is not None and not ShareLink.objects.filter(sharer=actor, post=post).exists()
                 link = ShareLink.objects.create(
                     code=_new_code(), sharer=actor, post=post, product=product, channel=channel
                 )
-                if post is not None:
+                if post is not None and first_of_sharer:
                     _bump(Post, post.pk, "shares_count", +1)
                 signals.post_shared.send(
                     sender=ShareLink,
@@ -1011,19 +1127,46 @@ def create_share_link(
     raise ShareInvalid(_("Could not make a share link right now. Try again."))
 
 
-def open_share_link(*, code: str, viewer: User | None, session_key: str = "", referrer: str = "") -> ShareLink:
-    """Record that someone opened a share link (not counted when the sharer opens their own) and return it;
-    the caller then shows the target through the usual privacy rules."""
-    link = selectors.resolve_share_link(code)
+def open_share_link(
+    *, code: str, viewer: User | None, session_key: str = "", referrer: str = "", ip: str = ""
+) -> ShareLink:
+    """Record that someone opened a share link and return it. A link to something the viewer may not see (a
+    private or blocked author's post, a product no longer on sale) is not found, and not recorded.
+
+    Counted once per person (or browser session) per ``SHARE_OPEN_WINDOW``: opening it again only refreshes the
+    time of the open (what purchase attribution reads). Not counted: the sharer opening their own link, an
+    anonymous open without a session, and anonymous opens from one address (``ip``) above
+    ``AGORA_SOCIAL_SHARE_OPEN_RATE_LIMIT`` per window (a bot reloading a link earns its sharer nothing)."""
+    link = selectors.visible_share_link(code=code, viewer=viewer)
     user = viewer if viewer is not None and viewer.is_authenticated else None
+    session_key = (session_key or "")[:64]
     if user is not None and user.pk == link.sharer_id:
         return link
+    if user is None and not session_key:
+        return link
+    now = timezone.now()
+    who = Q(viewer=user) if user is not None else Q(viewer__isnull=True, session_key=session_key)
     with transaction.atomic():
+        again = (
+            ShareOpen.objects.filter(who, link=link, opened_at__gte=now - SHARE_OPEN_WINDOW)
+            .order_by("-opened_at", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if again is not None:
+            ShareOpen.objects.filter(pk=again).update(opened_at=now)
+            return link
+        if user is None:
+            try:
+                _rate("share_open", f"ip:{ip}" if ip else f"session:{session_key}")
+            except RateLimited:
+                return link
         ShareOpen.objects.create(
             link=link,
             viewer=user,
-            session_key=(session_key or "")[:64],
+            session_key=session_key,
             referrer=(referrer or "").replace("\x00", "")[:500],
+            opened_at=now,
         )
         _bump(ShareLink, link.pk, "opens_count", +1)
     link.refresh_from_db(fields=["opens_count"])
@@ -1050,9 +1193,47 @@ def vote(*, actor: User, poll: Poll, option_id: int) -> PollVote:
             vote = PollVote.objects.create(poll=poll, option=option, user=actor)
             _bump(PollOption, option.pk, "votes_count", +1)
             _bump(Poll, poll.pk, "votes_count", +1)
+            _later_push_poll(poll.pk)
     except IntegrityError:
         return _same_vote(PollVote.objects.get(poll=poll, user=actor), option)
     return vote
+
+
+def _later_push_poll(poll_id: int) -> None:
+    from agora.social import tasks  # tasks imports this module
+
+    # robust: a broker that is down must not undo a vote; viewers still refresh the results every 20 seconds.
+    transaction.on_commit(lambda: tasks.push_poll_results.delay(poll_id), robust=True)
+
+
+def push_poll_results(*, poll_id: int) -> int:
+    """Push a poll's current results (``poll`` event: poll_id, post_id, total, options with id, votes and percent)
+    to the people likely to be watching it who may see it: its author and its latest voters, at most
+    ``AGORA_POLL_LIVE_PUSH_MAX``. Returns how many were sent to. Anyone else's page refreshes every 20 s."""
+    poll = (
+        Poll.objects.select_related("post", "post__author", "post__shop", "post__repost_of").filter(pk=poll_id).first()
+    )
+    if poll is None:
+        return 0
+    results = selectors.poll_results(poll=poll, viewer=None)
+    payload = {
+        "poll_id": poll.pk,
+        "post_id": poll.post_id,
+        "total": results.total,
+        "is_open": results.is_open,
+        "options": [{"id": o.id, "votes": o.votes, "percent": o.percent} for o in results.options],
+    }
+    latest = list(
+        PollVote.objects.filter(poll=poll)
+        .order_by("-created_at", "-id")
+        .values_list("user_id", flat=True)[: settings.AGORA_POLL_LIVE_PUSH_MAX]
+    )
+    people = User.objects.filter(pk__in=[poll.post.author_id, *latest])
+    sent = 0
+    for user_id in selectors.who_may_see(poll.post, people).values_list("pk", flat=True):
+        send_to_user(user_id, "poll", payload)
+        sent += 1
+    return sent
 
 
 def _same_vote(existing: PollVote, option: PollOption) -> PollVote:
@@ -1088,8 +1269,10 @@ def close_due_polls(*, now: datetime | None = None, batch: int = 100) -> int:
             title = _("The poll “%(question)s” has closed") % {"question": _snippet(poll.question, 60)}
             url = post_url(poll.post)
             author = poll.post.author
-            voters = User.objects.filter(poll_votes__poll=poll, is_active=True).exclude(pk=author.pk)
-            for person in [author, *voters.iterator()]:
+            people = User.objects.filter(Q(pk=author.pk) | Q(poll_votes__poll=poll)).distinct()
+            # Voters who can no longer see the post (blocked since, or not approved by a now private author) are
+            # not told: the notification carries the question and the winner.
+            for person in selectors.who_may_see(poll.post, people).order_by("pk").iterator():
                 _notify(
                     person, "social.poll_closed", title=title, body=body, url=url, actor=None, key=f"poll:{poll_id}"
                 )

@@ -20,6 +20,9 @@ slow work (Redis, Celery) must wrap it in ``transaction.on_commit``. ``sender`` 
     post_shared(sender=Post | ShareLink, post: Post | None, product_id: int | None, user_id: int, kind: str)
         kind "repost" (sender=Post, the new repost is ``repost``) or "link" (sender=ShareLink, ``link``).
         ``post`` is None for a share link to a product.
+    account_privacy_changed(sender=User, user_id: int, is_private: bool)
+        A person's account turned private or public (``services.set_private``). Going public first approved the
+        pending follow requests (each sent follow_started).
 """
 
 from __future__ import annotations
@@ -36,3 +39,4 @@ post_liked = Signal()
 post_unliked = Signal()
 post_commented = Signal()
 post_shared = Signal()
+account_privacy_changed = Signal()

@@ -9,3 +9,9 @@ from agora.social import services
 def close_due_polls() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE "social.close_polls"): tell authors and voters that their polls closed."""
     return services.close_due_polls()
+
+
+@shared_task(name="social.push_poll_results")
+def push_poll_results(poll_id: int) -> int:
+    """After a vote: the new results to the poll's author and latest voters, live (``services.push_poll_results``)."""
+    return services.push_poll_results(poll_id=poll_id)

@@ -3,12 +3,28 @@
 Post pages live at /p/<id>/ for good: notifications and share links point there.
 """
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, register_converter
 
 from agora.web.views import social, social_discover, social_people
 
+
+class _Segment:
+    """A path segment like ``str`` but without NUL: PostgreSQL refuses NUL in a query, so such an address is a
+    404 here rather than a 500 further down."""
+
+    regex = "[^/\x00]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(_Segment, "segment")
+
 _post = "p/<int:post_id>/"
-_user = "u/<str:username>/"
+_user = "u/<segment:username>/"
 _shop = "s/<slug:shop_slug>/"
 
 urlpatterns: list[URLPattern] = [
@@ -19,6 +35,8 @@ urlpatterns: list[URLPattern] = [
     # one post
     path(_post, social.post_detail, name="post"),
     path(_post + "delete/", social.post_delete, name="post_delete"),
+    path(_post + "edit/", social.post_edit, name="post_edit"),
+    path(_post + "sponsor/remove/", social.post_unsponsor, name="post_unsponsor"),
     path(_post + "like/", social.post_like, name="post_like"),
     path(_post + "unlike/", social.post_unlike, name="post_unlike"),
     path(_post + "comments/", social.post_comments, name="post_comments"),
@@ -29,14 +47,15 @@ urlpatterns: list[URLPattern] = [
     path("comments/<int:comment_id>/edit/", social.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", social.comment_delete, name="comment_delete"),
     path("comments/<int:comment_id>/hide/", social.comment_hide, name="comment_hide"),
+    path("comments/<int:comment_id>/unhide/", social.comment_unhide, name="comment_unhide"),
     # share links
     path("products/<int:product_id>/share/", social.product_share, name="product_share"),
     path("products/<int:product_id>/friends/", social.product_friends, name="product_friends"),
-    path("l/<str:code>", social.share_open, name="share"),
-    path("l/<str:code>/", social.share_open, name="share_slash"),
+    path("l/<segment:code>", social.share_open, name="share"),
+    path("l/<segment:code>/", social.share_open, name="share_slash"),
     # discovery
     path("explore/", social_discover.explore, name="explore"),
-    path("tags/<str:name>/", social_discover.hashtag, name="hashtag"),
+    path("tags/<segment:name>/", social_discover.hashtag, name="hashtag"),
     # people
     path(_user + "posts/", social_people.profile_posts, name="profile_posts"),
     path(_user + "followers/", social_people.followers, name="followers"),

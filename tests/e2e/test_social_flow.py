@@ -123,3 +123,48 @@ def test_a_tagged_photo_post_is_followed_liked_commented_and_bought(page: Page, 
     assert order.status == OrderStatus.PAID
     assert list(order.lines.values_list("variant_id", flat=True)) == [variant.pk]
     assert Variant.objects.get(pk=variant.pk).stock_quantity == 4
+
+
+def test_live_poll_results_and_like_counts_and_unhiding_a_comment(page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the websocket pushes (live.js re-dispatches it as agora:poll / agora:like) updates the page in place;
+    the live server here has no websocket, so the test dispatches the events the way live.js does."""
+    from agora.notifications import services as notifications
+    from agora.social import services
+
+    # Pushes from this thread (Playwright's event loop runs in it) are what the test dispatches itself.
+    monkeypatch.setattr(services, "send_to_user", lambda *args: None)
+    monkeypatch.setattr(notifications, "send_to_user", lambda *args: None)
+
+    anna: Any = UserFactory(username="anna", display_name="Anna")
+    ben: Any = UserFactory(username="ben", display_name="Ben")
+    post = services.create_post(
+        actor=anna, text="Help me choose", poll={"question": "Which glaze?", "options": ["Blue", "Sand"]}
+    )
+    poll = post.poll  # type: ignore[attr-defined]
+    blue = poll.options.order_by("position").first()
+    rude = services.add_comment(actor=ben, post=post, text="meh")
+    services.hide_comment(actor=anna, comment=rude)
+
+    _sign_in(page, "anna")
+    page.goto(f"/p/{post.pk}/")
+    page.evaluate("window.__stayed = true")
+    section = page.locator(f"[data-poll='{poll.pk}']")
+    expect(section).to_contain_text("0 votes")
+
+    services.vote(actor=ben, poll=poll, option_id=blue.pk)
+    services.like_post(actor=ben, post=post)
+    detail = {"poll_id": poll.pk, "post_id": post.pk, "total": 1, "is_open": True, "options": []}
+    page.evaluate("d => document.dispatchEvent(new CustomEvent('agora:poll', {detail: d}))", detail)
+    expect(section).to_contain_text("1 vote")
+    page.evaluate(
+        "d => document.dispatchEvent(new CustomEvent('agora:like', {detail: d}))", {"post_id": post.pk, "likes": 1}
+    )
+    expect(page.locator(f"[data-like-box='{post.pk}'] [data-like-count]")).to_have_text("1")
+
+    # The hidden comment is there for her, marked, and "Unhide" brings it back without a reload.
+    hidden = page.locator(f"#comment-{rude.pk}")
+    expect(hidden).to_have_attribute("data-comment-hidden", "")
+    hidden.locator("[data-comment-unhide]").click()
+    expect(page.locator(f"#comment-{rude.pk}")).not_to_have_attribute("data-comment-hidden", "")
+    expect(page.locator("[data-comments-count]")).to_have_text("1 comment")
+    assert page.evaluate("window.__stayed === true")

@@ -66,6 +66,8 @@ class StripeStandIn:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
     slow_seconds: float = 3.0
+    # What a new refund answers: "succeeded" (cards, at once) or "pending" (settled later by ``settle_refund``).
+    refund_status: str = "succeeded"
     _answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,6 +89,17 @@ class StripeStandIn:
         """A refund made in Stripe's dashboard: Agora learns of it from the charge.refunded webhook."""
         with self._lock:
             return self._refund({"payment_intent": intent_id, "amount": str(amount)})[1]
+
+    def settle_refund(self, refund_id: str, status: str = "succeeded") -> dict[str, Any]:
+        """A pending refund settles at Stripe: Agora learns of it from the charge.refund.updated webhook."""
+        with self._lock:
+            refund = self.refunds[refund_id]
+            if refund["status"] == "pending" and status != "succeeded":
+                charge = self.charges[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+            refund["status"] = status
+            return json.loads(json.dumps(refund))
 
     # --- the API --------------------------------------------------------------------------
     def handle(self, method: str, path: str, headers: dict[str, str], params: dict[str, Any]) -> tuple[int, Any]:
@@ -236,7 +249,7 @@ class StripeStandIn:
             "payment_intent": intent["id"],
             "metadata": params.get("metadata") or {},
             "reason": params.get("reason"),
-            "status": "succeeded",
+            "status": self.refund_status,
         }
         self.refunds[refund_id] = refund
         charge["amount_refunded"] += amount

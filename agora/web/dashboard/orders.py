@@ -8,7 +8,7 @@ shop's order number); every action is a service call that checks the role again 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,18 +16,23 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Sum
-from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from agora.core.errors import DomainError
+from agora.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from agora.core.money import format_money
+from agora.idempotency.services import fingerprint_of, run_idempotent
 from agora.ledger import selectors as ledger_selectors
-from agora.ledger.models import Account, LedgerEntry, LedgerTransaction
+from agora.ledger.models import Account, LedgerTransaction
 from agora.orders import selectors as order_selectors
 from agora.orders import services as order_services
 from agora.orders import states
@@ -38,6 +43,7 @@ from agora.shops.models import Shop
 from agora.shops.permissions import ShopAction
 from agora.web.dashboard.orders_forms import NoteForm, RefundForm, SalesPolicyForm, ShipForm
 from agora.web.dashboard.views import INVALID, _context, _form_error, _shop, _user
+from agora.web.views.orders_forms import new_idempotency_key
 
 ORDERS_PER_PAGE = 20
 MOVEMENTS_PER_PAGE = 30
@@ -128,7 +134,8 @@ def _render_order(
         actions=_staff_actions(order, rights),
         order_rights=rights,
         ship_form=ship_form or ShipForm(),
-        refund_form=refund_form or RefundForm(initial={"restock": order.shipped_at is None}),
+        refund_form=refund_form
+        or RefundForm(initial={"restock": order.shipped_at is None, "idempotency_key": new_idempotency_key()}),
         note_form=note_form or NoteForm(),
         error=error,
         address=address,
@@ -185,9 +192,28 @@ def order_deliver(request: HttpRequest, slug: str, number: str) -> HttpResponse:
     return _done(request, shop, order, _("Order %(number)s is marked delivered.") % {"number": order.number})
 
 
+def _fresh_refund_form(request: HttpRequest) -> RefundForm:
+    """The refund form as sent, with a new key: after a refusal, the corrected form is a new request."""
+    data = request.POST.copy()
+    data["idempotency_key"] = new_idempotency_key()
+    form = RefundForm(data)
+    form.is_valid()
+    return form
+
+
+def _replayed_error(status: int, body: Any) -> DomainError:
+    """A refusal stored with an idempotency key, as the error it was (a replay of a refused form)."""
+    body = body if isinstance(body, dict) else {}
+    kind = {401: NotAuthenticated, 403: PermissionDenied, 404: NotFound, 409: Conflict}.get(status, ValidationFailed)
+    error = kind(str(body.get("detail") or _("The refund was refused.")), field=body.get("field") or None)
+    error.status = status
+    return error
+
+
 @login_required
 @require_POST
 def order_refund(request: HttpRequest, slug: str, number: str) -> HttpResponse:
+    """Refund lines or an amount. The form's idempotency key makes a double submit refund once."""
     shop = _shop(request, slug, ShopAction.VIEW_ORDERS)
     order = _order(request, shop, number)
     form = RefundForm(request.POST)
@@ -199,23 +225,50 @@ def order_refund(request: HttpRequest, slug: str, number: str) -> HttpResponse:
         form.add_error(None, exc)
         return _render_order(request, shop, order, refund_form=form, status=INVALID)
     data = form.cleaned_data
-    try:
-        order = order_services.refund_order(
-            actor=_user(request),
+    user = _user(request)
+
+    def work() -> tuple[int, Any]:
+        refunded = order_services.refund_order(
+            actor=user,
             order=order,
             lines=lines or None,
             amount=data["amount"] or None,
             reason=data["reason"],
             restock=bool(data["restock"]),
         )
+        return 200, {"status": refunded.status, "pending": order_selectors.has_pending_refund(refunded)}
+
+    payload = {
+        "lines": {str(k): v for k, v in sorted(lines.items())},
+        "amount": data["amount"],
+        "reason": data["reason"],
+        "restock": bool(data["restock"]),
+    }
+    try:
+        if data["idempotency_key"]:
+            result = run_idempotent(
+                scope=f"user:{user.pk}",
+                key=data["idempotency_key"],
+                fingerprint=fingerprint_of(method="POST", path=request.path, payload=payload),
+                work=work,
+            )
+            status, body = result.status, result.body
+        else:
+            status, body = work()
     except DomainError as exc:
-        return _refused(request, shop, number, form, exc, refund_form=form)
-    return _done(
-        request,
-        shop,
-        order,
-        _("Refund sent. The order is now %(status)s.") % {"status": OrderStatus(order.status).label.lower()},
-    )
+        fresh = _fresh_refund_form(request)
+        return _refused(request, shop, number, fresh, exc, refund_form=fresh)
+    if status >= 400:
+        fresh = _fresh_refund_form(request)
+        return _refused(request, shop, number, fresh, _replayed_error(status, body), refund_form=fresh)
+    if body.get("pending"):
+        message = _(
+            "The refund was sent to the payment provider and is being processed. The order changes when the "
+            "provider confirms it."
+        )
+    else:
+        message = _("Refund sent. The order is now %(status)s.") % {"status": OrderStatus(body["status"]).label.lower()}
+    return _done(request, shop, order, message)
 
 
 @login_required
@@ -371,39 +424,15 @@ class Chart:
 
 
 def balance_chart(shop: Shop, *, days: int = CHART_DAYS, today: date | None = None) -> list[Chart]:
-    """What the shop is owed (pending + payable) at the end of each of the last ``days`` days, per currency.
-
-    Two queries: the balance before the window, and the daily sums inside it. (A read of the ledger the ledger
-    app does not offer yet; it only sums the shop's own accounts.)
-    """
-    today = today or timezone.localdate()
-    start = today - timedelta(days=days - 1)
-    since = timezone.make_aware(datetime.combine(start, time.min))
-    entries = LedgerEntry.objects.filter(shop=shop, account__in=SHOP_ACCOUNTS)
-    opening = {
-        row["currency"]: -(row["s"] or Decimal(0))
-        for row in entries.filter(transaction__created_at__lt=since).values("currency").annotate(s=Sum("amount"))
-    }
-    daily: dict[str, dict[date, Decimal]] = {}
-    rows = (
-        entries.filter(transaction__created_at__gte=since)
-        .annotate(day=TruncDate("transaction__created_at"))
-        .values("currency", "day")
-        .annotate(s=Sum("amount"))
-    )
-    for row in rows:
-        # Shop accounts are credited (negative) when the shop earns: its balance moves by the opposite.
-        daily.setdefault(row["currency"], {})[row["day"]] = -(row["s"] or Decimal(0))
+    """What the shop is owed (pending + payable) at the end of each of the last ``days`` days, per currency."""
     charts = []
-    for currency in sorted(set(opening) | set(daily)):
-        balance = opening.get(currency, Decimal(0))
+    for totals in ledger_selectors.daily_totals(shop, days, today=today):
+        balance = totals.opening
         series = []
-        for offset in range(days):
-            day = start + timedelta(days=offset)
-            change = daily.get(currency, {}).get(day, Decimal(0))
+        for day, change in totals.days:
             balance += change
             series.append((day, change, balance))
-        charts.append(Chart(currency=currency, days=series))
+        charts.append(Chart(currency=totals.currency, days=series))
     return charts
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from agora.shipping.services import MAX_DAYS
+
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+LINE_ID = re.compile(r"[0-9]{1,18}")
+QUANTITY = re.compile(r"[0-9]{1,9}")
 
 
 # --- delivery ---------------------------------------------------------------------------
@@ -86,16 +91,21 @@ class RefundForm(forms.Form):
     restock = forms.BooleanField(
         label=_("Put the refunded items back in stock"), required=False, help_text=_("Usually: not shipped yet.")
     )
+    # A new one with every page: the same form sent twice (a double click, a reload) refunds once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255, required=False)
 
     def lines(self, data: Any) -> dict[int, int]:
         chosen: dict[int, int] = {}
         for key in data:
-            if key.startswith("line_") and key[5:].isdigit() and len(key) < 25:
-                value = str(data.get(key) or "").strip()
-                if value and value != "0":
-                    if not value.isdigit() or len(value) > 9:
-                        raise forms.ValidationError(_("Quantities are whole numbers."))
-                    chosen[int(key[5:])] = int(value)
+            if not key.startswith("line_"):
+                continue
+            if not LINE_ID.fullmatch(key[5:]):
+                raise forms.ValidationError(_("The form names a line this order does not have. Reload the page."))
+            value = str(data.get(key) or "").strip()
+            if value and value != "0":
+                if not QUANTITY.fullmatch(value):
+                    raise forms.ValidationError(_("Quantities are whole numbers."))
+                chosen[int(key[5:])] = int(value)
         return chosen
 
 

@@ -5,6 +5,7 @@
 - ``{{ tag|buy_url }}``, ``{{ tag|tag_price }}``: what a product chip of a post links to and costs.
 - ``{% poll_view poll %}``: a poll's results for the viewer, from the data the post card already loaded.
 - ``{% product_social product as social %}``: posts tagging a product and the viewer's friends who bought or like it.
+- ``{% can_unsponsor post as flag %}``: whether the viewer may take the "paid partnership" label off a post.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from django.utils.translation import gettext as _
 
 from agora.accounts.models import User
 from agora.catalog.models import Product, Variant
+from agora.shops.permissions import ShopAction
+from agora.shops.selectors import can
 from agora.social import selectors as social_selectors
 from agora.social.models import Comment, Poll, Post, ProductTag
 from agora.social.selectors import OptionResult, PollResults
@@ -209,6 +212,16 @@ def product_social(context: Context, product: Product) -> dict[str, Any]:
         return {"posts": [], "popular": False}
     posts = social_selectors.posts_tagging(product=product, viewer=viewer, limit=POSTS_ON_PRODUCT)
     return {"posts": prepare_posts(posts), "popular": is_popular(context, product)}
+
+
+@register.simple_tag(takes_context=True)
+def can_unsponsor(context: Context, post: Post) -> bool:
+    """Whether the viewer speaks for the shop a post names as its sponsor (and so may take the label off). Only
+    asked of sponsored posts; the role is cached on the user for the request, one query per sponsoring shop."""
+    user = context.get("user")
+    if post.sponsor is None or not isinstance(user, User) or not user.is_authenticated:
+        return False
+    return can(user, post.sponsor, ShopAction.POST_AS_SHOP)
 
 
 @register.simple_tag

@@ -346,8 +346,11 @@ def test_post_author_hides_a_comment_others_cannot(alice: Any, bob: Any, carol: 
     thread = html(client_for(bob).get(f"/p/{post.pk}/comments/", **HX))
     assert f'hx-post="/comments/{comment.pk}/hide/"' in thread
     thread = html(client_for(bob).post(f"/comments/{comment.pk}/hide/", **HX))
-    assert "rude words" not in thread
+    # The author still sees it, marked hidden, with a button to show it again; nobody else does.
+    assert "rude words" in thread and "data-comment-hidden" in thread
+    assert f'hx-post="/comments/{comment.pk}/unhide/"' in thread
     assert "rude words" not in html(client_for(carol).get(f"/p/{post.pk}/"))
+    assert "rude words" not in html(client_for(alice).get(f"/p/{post.pk}/"))
 
 
 def test_shop_staff_hide_comments_on_shop_posts(alice: Any, shop: Any) -> None:
@@ -453,7 +456,7 @@ def test_vote_shows_live_results(alice: Any, bob: Any, carol: Any) -> None:
     assert "data-poll-option" not in fragment
     assert re.search(rf'data-poll-result="{green.pk}">.*?50%', fragment, re.S)
     assert "(your vote)" in fragment and "2 votes" in fragment
-    assert f'hx-get="/p/{post.pk}/poll/"' in fragment and 'hx-trigger="every 20s"' in fragment
+    assert f'hx-get="/p/{post.pk}/poll/"' in fragment and 'hx-trigger="every 20s, poll-refresh"' in fragment
     # Voting again for the other option is refused with a message; the vote stays.
     response = client.post(f"/p/{post.pk}/vote/", {"option": sand.pk}, **HX)
     assert response.status_code == 409 and "already voted" in html(response)
@@ -968,3 +971,134 @@ def test_privacy_page_turns_the_account_private(alice: Any, bob: Any) -> None:
     client.post("/accounts/privacy/", {})
     alice.refresh_from_db()
     assert not alice.is_private
+
+
+# --- second read: editing posts, sponsorship labels, hidden comments, share links -------------------------------
+def test_edit_own_post_text_and_take_a_tag_off(alice: Any, bob: Any, mug: Any, shop: Any) -> None:
+    vase = published_product(shop=shop, title="Tall vase", slug="tall-vase")
+    post = services.create_post(actor=alice, text="Old #words", tags=[{"product_id": mug.pk}, {"product_id": vase.pk}])
+    client = client_for(alice)
+    assert f'href="/p/{post.pk}/edit/"' in html(client.get(f"/p/{post.pk}/"))
+    page = html(client.get(f"/p/{post.pk}/edit/"))
+    assert "Old #words" in page and "Blue mug" in page and "Tall vase" in page
+    _mug_tag, vase_tag = ProductTag.objects.filter(post=post).order_by("position")
+    response = client.post(f"/p/{post.pk}/edit/", {"text": "New text @bob #fresh", "keep_tags": [str(vase_tag.pk)]})
+    assert response.status_code == 302 and response["Location"] == f"/p/{post.pk}/"
+    post.refresh_from_db()
+    assert post.text == "New text @bob #fresh" and post.edited_at is not None
+    assert list(ProductTag.objects.filter(post=post).values_list("product_id", flat=True)) == [vase.pk]
+    shown = html(client.get(f"/p/{post.pk}/"))
+    assert 'href="/tags/fresh/"' in shown and 'class="mention"' in shown and "edited" in shown
+
+
+def test_editing_keeps_the_rules_and_is_the_authors(alice: Any, bob: Any) -> None:
+    post = services.create_post(actor=alice, text="Mine")
+    assert client_for(bob).get(f"/p/{post.pk}/edit/").status_code == 403
+    assert client_for(bob).post(f"/p/{post.pk}/edit/", {"text": "Hacked"}).status_code == 403
+    assert f"/p/{post.pk}/edit/" not in html(client_for(bob).get(f"/p/{post.pk}/"))
+    response = client_for(alice).post(f"/p/{post.pk}/edit/", {"text": "   "})
+    assert response.status_code == 422 and "Write something" in html(response)
+    response = client_for(alice).post(f"/p/{post.pk}/edit/", {"text": "x" * 3000})
+    assert response.status_code == 422
+    post.refresh_from_db()
+    assert post.text == "Mine"
+    assert Client().get(f"/p/{post.pk}/edit/").status_code == 302  # to the sign-in page
+
+
+def test_shop_staff_edit_a_shop_post_from_its_page(alice: Any, shop: Any) -> None:
+    post = services.create_post(actor=shop.owner, shop=shop, text="From the shop")
+    MembershipFactory(shop=shop, user=alice, role=Role.MANAGER)
+    assert f'href="/p/{post.pk}/edit/"' in html(client_for(alice).get(f"/p/{post.pk}/"))
+    assert client_for(alice).post(f"/p/{post.pk}/edit/", {"text": "Edited by a manager"}).status_code == 302
+    post.refresh_from_db()
+    assert post.text == "Edited by a manager"
+
+
+def test_sponsor_staff_take_the_label_off(alice: Any, bob: Any, shop: Any) -> None:
+    post = services.create_post(actor=alice, text="Sponsored?", sponsor=shop)
+    owner = client_for(shop.owner)
+    page = html(owner.get(f"/p/{post.pk}/"))
+    assert "Paid partnership with" in page and f'hx-post="/p/{post.pk}/sponsor/remove/"' in page
+    assert f"/p/{post.pk}/sponsor/remove/" not in html(client_for(bob).get(f"/p/{post.pk}/"))
+    assert client_for(bob).post(f"/p/{post.pk}/sponsor/remove/", **HX).status_code == 403
+    response = owner.post(f"/p/{post.pk}/sponsor/remove/", **HX)
+    assert response.status_code == 200 and html(response) == ""
+    post.refresh_from_db()
+    assert post.sponsor is None
+    assert "Paid partnership" not in html(client_for(bob).get(f"/p/{post.pk}/"))
+
+
+def test_sponsor_label_removal_without_javascript(alice: Any, shop: Any) -> None:
+    post = services.create_post(actor=alice, text="Sponsored?", sponsor=shop)
+    response = client_for(shop.owner).post(f"/p/{post.pk}/sponsor/remove/", {"next": f"/p/{post.pk}/"})
+    assert response.status_code == 302 and response["Location"] == f"/p/{post.pk}/"
+    post.refresh_from_db()
+    assert post.sponsor is None
+
+
+def test_unhide_a_comment(alice: Any, bob: Any, carol: Any) -> None:
+    post = services.create_post(actor=bob, text="My post")
+    comment = services.add_comment(actor=alice, post=post, text="second thoughts")
+    services.hide_comment(actor=bob, comment=comment)
+    page = html(client_for(bob).get(f"/p/{post.pk}/"))
+    assert "second thoughts" in page and "data-comment-hidden" in page and "Unhide" in page
+    assert client_for(carol).post(f"/comments/{comment.pk}/unhide/", **HX).status_code == 403
+    thread = html(client_for(bob).post(f"/comments/{comment.pk}/unhide/", **HX))
+    assert "second thoughts" in thread and "data-comment-hidden" not in thread
+    assert "second thoughts" in html(client_for(carol).get(f"/p/{post.pk}/"))
+    post.refresh_from_db()
+    assert post.comments_count == 1
+
+
+def test_hidden_comments_in_the_api_only_for_moderators(alice: Any, bob: Any, api: Any) -> None:
+    from agora.accounts.services import issue_token
+
+    post = services.create_post(actor=bob, text="My post")
+    kept = services.add_comment(actor=alice, post=post, text="fine")
+    gone = services.add_comment(actor=alice, post=post, text="rude")
+    services.hide_comment(actor=bob, comment=gone)
+    _token, raw = issue_token(user=bob, name="t")
+    mine = api.get(f"/api/v1/posts/{post.pk}/comments", headers={"Authorization": f"Bearer {raw}"}).json()
+    assert [(c["id"], c["hidden"]) for c in mine["items"]] == [(kept.pk, False), (gone.pk, True)]
+    public = api.get(f"/api/v1/posts/{post.pk}/comments").json()
+    assert [c["id"] for c in public["items"]] == [kept.pk]
+
+
+def test_a_share_link_to_a_post_one_may_not_see_records_nothing(
+    client: Client, carol: Any, hidden_posts: dict[str, Any]
+) -> None:
+    link = services.create_share_link(actor=carol, post=hidden_posts["private"])
+    assert client.get(f"/l/{link.code}").status_code == 404
+    assert not ShareOpen.objects.exists()
+    assert client_for(carol).get(f"/l/{link.code}").status_code == 302  # she may see it (her own link: no count)
+
+
+def test_opening_a_link_twice_counts_once(alice: Any, bob: Any, carol: Any) -> None:
+    post = services.create_post(actor=bob, text="Share me")
+    link = services.create_share_link(actor=alice, post=post)
+    visitor = Client()
+    for _i in range(3):
+        assert visitor.get(f"/l/{link.code}").status_code == 302
+        assert client_for(carol).get(f"/l/{link.code}").status_code == 302
+    link.refresh_from_db()
+    assert link.opens_count == 2 and ShareOpen.objects.count() == 2
+
+
+def test_poll_and_like_counts_have_live_hooks(alice: Any, bob: Any) -> None:
+    post = _poll_post(bob)
+    page = html(client_for(alice).get(f"/p/{post.pk}/"))
+    assert f'data-poll="{post.poll.pk}"' in page and "poll-refresh" in page
+    assert f'data-like-box="{post.pk}"' in page and "data-like-count" in page
+    assert "web/social.js" in page
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+def test_no_open_redirects_from_social_actions(alice: Any, bob: Any, target: str) -> None:
+    post = services.create_post(actor=bob, text="Share me")
+    link = services.create_share_link(actor=bob, post=post)
+    client = client_for(alice)
+    assert client.get(f"/l/{link.code}?next={target}")["Location"] == f"/p/{post.pk}/"
+    response = client.post(f"/p/{post.pk}/like/", {"next": target})
+    assert response.status_code == 302 and response["Location"] == f"/p/{post.pk}/"
+    response = client.post("/u/bob/follow/", {"next": target})
+    assert response.status_code == 302 and response["Location"] == "/u/bob/"

@@ -10,13 +10,11 @@ HTMX requests get the fragment they replace, plain posts a redirect or the whole
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,11 +24,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agora.accounts.models import User
 from agora.core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from agora.idempotency.errors import IdempotencyKeyReused
 from agora.idempotency.services import fingerprint_of, run_idempotent
 from agora.orders import selectors as order_selectors
 from agora.orders import services as order_services
 from agora.orders import states
-from agora.orders.errors import CartItemNotFound, CheckoutNotFound, ClaimInvalid, OrderNotFound
+from agora.orders.errors import CartItemNotFound, OrderNotFound
 from agora.orders.models import Cart, Checkout, Order, OrderStatus
 from agora.orders.selectors import CART_SESSION_KEY
 from agora.payments.models import PaymentStatus
@@ -38,6 +37,7 @@ from agora.shipping.selectors import country_name
 from agora.web.views.common import paginate, safe_next
 from agora.web.views.orders_forms import (
     ADDRESS_FIELDS,
+    WHOLE_NUMBER,
     CheckoutForm,
     PayAgainForm,
     ReasonForm,
@@ -108,7 +108,11 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     cart = _cart(request, create=True)
     assert cart is not None
     try:
-        in_cart = buy and variant_id.isdigit() and any(line.variant_id == int(variant_id) for line in _lines(cart))
+        in_cart = (
+            buy
+            and WHOLE_NUMBER.fullmatch(variant_id) is not None
+            and any(line.variant_id == int(variant_id) for line in _lines(cart))
+        )
         if in_cart:
             # "Buy now" twice must not buy twice as many: the quantity asked for is the one bought.
             item = order_services.set_quantity(cart, variant_id=int(variant_id), quantity=quantity)
@@ -339,6 +343,13 @@ def _place(request: HttpRequest, cart_obj: Cart | None, form: CheckoutForm) -> H
             work=work,
         )
         status, body = result.status, result.body
+    except IdempotencyKeyReused:
+        # This page's form was sent before with other values (back, edit, submit): its order was placed already.
+        message = _(
+            "You already placed an order from this page. Check your orders before placing another one; "
+            "your cart holds what is still to buy."
+        )
+        status, body = 422, {"detail": message}
     except DomainError as exc:
         if _refused(exc):
             raise
@@ -434,7 +445,9 @@ def checkout_pay(request: HttpRequest, public_id: str) -> HttpResponse:
     except DomainError as exc:
         if _refused(exc):
             raise
-        messages.error(request, exc.message)
+        # A second click on "Pay now" after the first one paid: the page says "paid", nothing went wrong.
+        if not (exc.code == "nothing_to_pay" and _checkout_state(_checkout_for(request, public_id)) == "paid"):
+            messages.error(request, exc.message)
     return redirect("web:checkout_done", public_id=public_id)
 
 
@@ -545,30 +558,7 @@ def order_return(request: HttpRequest, number: str) -> HttpResponse:
 
 # --- guest links -----------------------------------------------------------------------
 def _checkout_from_link(token: str) -> Checkout:
-    """The checkout a guest's e-mailed link (``orders.services.claim_token``) stands for; a 404 otherwise.
-
-    The signature proves the link came from the confirmation e-mail, so its reader may see those orders.
-    """
-    try:
-        data = signing.loads(
-            token,
-            salt=order_services.CLAIM_SALT,
-            max_age=timedelta(days=settings.AGORA_ORDER_CLAIM_DAYS),
-        )
-    except signing.SignatureExpired:
-        raise ClaimInvalid(_("This link has expired. Sign in to see your orders.")) from None
-    except signing.BadSignature:
-        raise CheckoutNotFound(_("This link is not valid.")) from None
-    public_id = data.get("c") if isinstance(data, dict) else None
-    found = (
-        Checkout.objects.filter(public_id=str(public_id or ""))
-        .select_related("payment")
-        .prefetch_related("orders__lines", "orders__shop")
-        .first()
-    )
-    if found is None:
-        raise CheckoutNotFound(_("This link is not valid."))
-    return found
+    return order_selectors.checkout_for_link(token)
 
 
 @require_http_methods(["GET", "POST"])

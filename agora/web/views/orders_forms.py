@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -10,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries as all_countries
 
 from agora.payments.services import payment_methods
+
+# An id or a count as the browser sends it: ASCII digits only (str.isdigit() also takes "²", which int() refuses).
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 # The form field of each address field the orders services name in their errors ("address.city").
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postcode", "country", "phone")
@@ -86,9 +90,9 @@ def delivery_choices(data: Any) -> dict[int, int]:
     for key in data:
         if not key.startswith("delivery_"):
             continue
-        shop_id, method_id = key.removeprefix("delivery_"), data.get(key)
-        if shop_id.isdigit() and str(method_id or "").isdigit() and len(shop_id) < 19 and len(str(method_id)) < 19:
-            chosen[int(shop_id)] = int(str(method_id))
+        shop_id, method_id = key.removeprefix("delivery_"), str(data.get(key) or "")
+        if WHOLE_NUMBER.fullmatch(shop_id) and WHOLE_NUMBER.fullmatch(method_id):
+            chosen[int(shop_id)] = int(method_id)
     return chosen
 
 

@@ -20,12 +20,21 @@ from agora.accounts.models import User
 from agora.catalog import selectors as catalog_selectors
 from agora.catalog.models import Product
 from agora.core.errors import DomainError
+from agora.core.http import client_ip
 from agora.feed import selectors as feed_selectors
 from agora.shops import selectors as shop_selectors
 from agora.shops.models import Membership, Shop
 from agora.shops.permissions import ShopAction, role_allows
 from agora.social import selectors, services
-from agora.social.errors import NotYourComment, PollInvalid, PollNotFound, SponsorInvalid
+from agora.social.errors import (
+    NotYourComment,
+    NotYourPost,
+    PollInvalid,
+    PollNotFound,
+    PostInvalid,
+    PostRemoved,
+    SponsorInvalid,
+)
 from agora.social.models import Comment, Post
 from agora.web.errors import apply_domain_error
 from agora.web.views.social_common import (
@@ -37,7 +46,7 @@ from agora.web.views.social_common import (
     prepare_posts,
     vary_on_htmx,
 )
-from agora.web.views.social_forms import CommentForm, PostForm, RepostForm
+from agora.web.views.social_forms import CommentForm, PostEditForm, PostForm, RepostForm
 
 PICKER_RESULTS = 8
 FRIENDS_SHOWN = 5
@@ -179,6 +188,65 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponse:
     return redirect("web:feed")
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Edit one's post (for a shop's post: its staff who may post as the shop): the text, and which of its product
+    tags stay. A page of its own that works without JavaScript; saving goes back to the post."""
+    user = me(request)
+    assert user is not None
+    post = selectors.get_post(post_id=post_id, viewer=user, allow_removed=True)
+    if not selectors.can_edit_post(user, post):
+        raise NotYourPost(_("Only the author can change this post."))
+    if not post.is_live:
+        raise PostRemoved(_("This post was removed; it cannot be edited."))
+    tags = list(getattr(post, "tag_list", []))
+    form = PostEditForm(request.POST or None, initial={"text": post.text}, tags=tags)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        kept = set(form.cleaned_data["keep_tags"])
+        try:
+            services.update_post(
+                actor=user,
+                post=post,
+                text=form.cleaned_data["text"],
+                remove_tag_ids=[t.pk for t in tags if str(t.pk) not in kept],
+            )
+        except DomainError as exc:
+            if exc.status != 422:
+                raise
+            apply_domain_error(form, exc if exc.field in form.fields else _without_field(exc))
+            status = exc.status
+        else:
+            messages.success(request, _("Your post was saved."))
+            return redirect("web:post", post_id=post.pk)
+    elif request.method == "POST":
+        status = 422
+    return render(request, "web/social/post_edit.html", {"post": post, "form": form, "tags": tags}, status=status)
+
+
+def _without_field(exc: DomainError) -> DomainError:
+    exc.field = None
+    return exc
+
+
+@login_required
+@require_POST
+@htmx_errors
+def post_unsponsor(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The named sponsor's staff: "we did not sponsor this" takes the "paid partnership" label off the post."""
+    user = me(request)
+    assert user is not None
+    post = selectors.get_post(post_id=post_id, viewer=user)
+    sponsor = post.sponsor
+    services.remove_sponsorship(actor=user, post=post)
+    if is_fragment(request):
+        return HttpResponse("")  # the label is swapped out of the card
+    if sponsor is not None:
+        messages.success(request, _("The “paid partnership with %(shop)s” label was removed.") % {"shop": sponsor.name})
+    return back(request, reverse("web:post", args=[post.pk]))
+
+
 # --- likes -------------------------------------------------------------------------------
 def _like_box(request: HttpRequest, post: Post, *, liked: bool) -> HttpResponse:
     count = Post.objects.filter(pk=post.pk).values_list("likes_count", flat=True).first() or 0
@@ -213,7 +281,7 @@ def post_unlike(request: HttpRequest, post_id: int) -> HttpResponse:
 
 # --- comments ----------------------------------------------------------------------------
 def _comments_box(request: HttpRequest, post: Post, *, form: CommentForm | None = None, status: int = 200) -> Any:
-    comments = prepare_comments(list(selectors.comments_of(post=post, viewer=request.user)))
+    comments = prepare_comments(list(selectors.comments_of(post=post, viewer=request.user, include_hidden=True)))
     count = Post.objects.filter(pk=post.pk).values_list("comments_count", flat=True).first() or 0
     return render(
         request,
@@ -321,6 +389,18 @@ def comment_hide(request: HttpRequest, comment_id: int) -> HttpResponse:
     return back(request, reverse("web:post", args=[comment.post_id]) + "#comments")
 
 
+@login_required
+@require_POST
+@htmx_errors
+def comment_unhide(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """Show a hidden comment again (the post's moderators see hidden comments, marked, with this button)."""
+    user, comment = _own_comment(request, comment_id)
+    services.unhide_comment(actor=user, comment=comment)
+    if is_fragment(request):
+        return _comments_box(request, comment.post)
+    return back(request, reverse("web:post", args=[comment.post_id]) + f"#comment-{comment.pk}")
+
+
 # --- reposts and share links ----------------------------------------------------------------
 @login_required
 @require_POST
@@ -330,8 +410,11 @@ def post_repost(request: HttpRequest, post_id: int) -> HttpResponse:
     assert user is not None
     post = selectors.get_post(post_id=post_id, viewer=user, allow_removed=True)
     form = RepostForm(request.POST)
-    text = form.cleaned_data.get("text", "") if form.is_valid() else ""
-    new = services.repost(actor=user, post=post, text=text or "")
+    if not form.is_valid():
+        # Never repost without the comment the person wrote (a NUL character, say): say what is wrong instead.
+        errors = [str(e) for e in form.errors.get("text", [])] or [_("This comment cannot be posted.")]
+        raise PostInvalid(" ".join(errors), field="text")
+    new = services.repost(actor=user, post=post, text=form.cleaned_data.get("text") or "")
     original = post.repost_of or post
     if is_fragment(request):
         count = Post.objects.filter(pk=original.pk).values_list("reposts_count", flat=True).first() or 0
@@ -403,7 +486,7 @@ def product_friends(request: HttpRequest, product_id: int) -> HttpResponse:
 @require_GET
 def share_open(request: HttpRequest, code: str) -> HttpResponse:
     """A short link: record who opened it (the signed-in person, or this browser's session) and go to its post or
-    product, which the usual privacy rules then apply to."""
+    product. A link to something the viewer may not see is a 404 (and not recorded)."""
     if not request.session.session_key:
         request.session.save()  # so that a purchase later in this visit can be attributed to the link
     link = services.open_share_link(
@@ -411,6 +494,7 @@ def share_open(request: HttpRequest, code: str) -> HttpResponse:
         viewer=me(request),
         session_key=request.session.session_key or "",
         referrer=request.META.get("HTTP_REFERER", ""),
+        ip=client_ip(request),
     )
     if link.post_id is not None:
         return redirect("web:post", post_id=link.post_id)

@@ -157,3 +157,21 @@ class RepostForm(forms.Form):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Say why (optional)")}),
     )
+
+
+class PostEditForm(forms.Form):
+    """Editing a post: its text, and which of its product tags stay (a checkbox per tag, ticked to keep it)."""
+
+    text = forms.CharField(label=_("Text"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 5}))
+    keep_tags = forms.MultipleChoiceField(
+        label=_("Products in this post"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, tags: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"].widget.attrs["maxlength"] = settings.AGORA_POST_MAX_LENGTH
+        keep = self.fields["keep_tags"]
+        assert isinstance(keep, forms.MultipleChoiceField)
+        keep.choices = [(str(t.pk), t.product.title) for t in tags or []]
+        if not self.is_bound:
+            self.initial.setdefault("keep_tags", [str(t.pk) for t in tags or []])

@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agora.accounts import selectors as account_selectors
-from agora.accounts import services as account_services
 from agora.accounts.models import User
 from agora.catalog import selectors as catalog_selectors
 from agora.shops import selectors as shop_selectors
@@ -287,11 +287,22 @@ def privacy(request: HttpRequest) -> HttpResponse:
     assert user is not None
     if request.method == "POST":
         private = request.POST.get("is_private") in ("on", "true", "1")
-        account_services.update_profile(user=user, is_private=private)
+        pending = 0 if private else selectors.pending_requests(user=user).count()
+        services.set_private(user=user, private=private)
         if private:
             messages.success(request, _("Your account is private: only followers you approve see your posts."))
         else:
             messages.success(request, _("Your account is public: everyone can see your posts."))
+            if pending:
+                messages.info(
+                    request,
+                    ngettext(
+                        "The %(count)d pending follow request was approved.",
+                        "The %(count)d pending follow requests were approved.",
+                        pending,
+                    )
+                    % {"count": pending},
+                )
         return redirect("web:privacy")
     context = {
         "pending_requests": selectors.pending_requests(user=user).count(),

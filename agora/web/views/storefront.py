@@ -268,6 +268,11 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         "Disallow: /dashboard/",
         "Disallow: /admin/",
         "Disallow: /api/",
+        # Buying pages are per shopper (and a prefill link fills a cart): nothing there to index.
+        "Disallow: /cart/",
+        "Disallow: /checkout/",
+        "Disallow: /orders/",
+        "Disallow: /payments/",
         "Allow: /",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -45,6 +45,37 @@
     toast(label("offline", "No connection. Try again."));
   });
 
+  // --- live updates (agora/web/static/web/live.js re-dispatches the websocket's events) --------------------
+  // "poll": a vote was cast in a poll this person wrote or voted in. An open poll reloads its section through
+  // htmx (the server words the totals in the reader's language); without htmx the bars move in place.
+  document.addEventListener("agora:poll", function (event) {
+    var detail = event.detail || {};
+    if (typeof detail.poll_id !== "number") return;
+    document.querySelectorAll('[data-poll="' + detail.poll_id + '"]').forEach(function (section) {
+      if (window.htmx && section.getAttribute("hx-get")) {
+        window.htmx.trigger(section, "poll-refresh");
+        return;
+      }
+      (detail.options || []).forEach(function (option) {
+        var row = section.querySelector('[data-poll-result="' + option.id + '"]');
+        if (!row || typeof option.percent !== "number") return;
+        var bar = row.querySelector(".poll-bar");
+        if (bar) bar.style.width = option.percent.toFixed(1) + "%";
+        var percent = row.querySelector("[data-poll-percent]");
+        if (percent) percent.textContent = Math.round(option.percent) + "%";
+      });
+    });
+  });
+
+  // "like": someone liked or unliked a post of this person: its count follows wherever it is shown.
+  document.addEventListener("agora:like", function (event) {
+    var detail = event.detail || {};
+    if (typeof detail.post_id !== "number" || typeof detail.likes !== "number") return;
+    document.querySelectorAll('[data-like-box="' + detail.post_id + '"] [data-like-count]').forEach(function (count) {
+      count.textContent = String(detail.likes);
+    });
+  });
+
   // --- composer: photos --------------------------------------------------------------------
   var placing = null; // the tag <li> waiting for a click on a photo
   var tagKeys = 0;
