@@ -396,11 +396,33 @@ def shop_posts(*, shop: Shop, viewer: Viewer) -> QuerySet[Post]:
     return with_post_data(posts, viewer).order_by("-created_at", "-id")
 
 
+# Product pages look at the most recent posts that tag the product, not all of them: a popular product may be in
+# thousands of posts, and the privacy joins of `visible_posts` over the whole post table make PostgreSQL's planner
+# scan every post (measured: 0.6 s on 500,000 posts) instead of starting from the product's few tags.
+TAGGING_CANDIDATES = 200
+
+
+def _tagging_post_ids(product: Product) -> list[int]:
+    """Ids of the latest original, live posts tagging ``product`` (at most TAGGING_CANDIDATES), by the tag index."""
+    return list(
+        ProductTag.objects.filter(
+            product_id=product.pk,
+            post__repost_of__isnull=True,
+            post__deleted_at__isnull=True,
+            post__hidden_at__isnull=True,
+        )
+        .order_by("-post_id")
+        .values_list("post_id", flat=True)
+        .distinct()[:TAGGING_CANDIDATES]
+    )
+
+
 def posts_tagging(*, product: Product, viewer: Viewer, limit: int = 12) -> list[Post]:
     """Posts that tag ``product`` (originals only: a repost shows the same picture again), newest first."""
-    tagged = Post.objects.filter(
-        Exists(ProductTag.objects.filter(post_id=OuterRef("pk"), product_id=product.pk)), repost_of__isnull=True
-    )
+    ids = _tagging_post_ids(product)
+    if not ids:
+        return []
+    tagged = Post.objects.filter(pk__in=ids)
     return list(with_post_data(visible_posts(viewer, tagged), viewer).order_by("-created_at", "-id")[:limit])
 
 
@@ -409,8 +431,13 @@ def friends_who_like(*, product: Product, viewer: Viewer, limit: int = 5) -> lis
     user = _user(viewer)
     if user is None:
         return []
-    tagged_visible = visible_posts(user, Post.objects.filter(product_tags__product_id=product.pk))
-    liked = Like.objects.filter(user_id=OuterRef("pk"), post__in=tagged_visible.values("pk"))
+    ids = _tagging_post_ids(product)
+    if not ids:
+        return []
+    tagged_visible = list(visible_posts(user, Post.objects.filter(pk__in=ids)).values_list("pk", flat=True))
+    if not tagged_visible:
+        return []
+    liked = Like.objects.filter(user_id=OuterRef("pk"), post_id__in=tagged_visible)
     people = User.objects.filter(
         Exists(Follow.objects.filter(follower_id=user.pk, target_user_id=OuterRef("pk"))),
         Exists(liked),
