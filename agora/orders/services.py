@@ -656,7 +656,7 @@ def _reference(checkout: Checkout, attempt: int) -> str:
 
 
 def _payment_description(orders: Sequence[Order]) -> str:
-    """ "Agora order N1, N2, ..." as long as it fits a payment's description, then "... +3"."""
+    """The payment's description: "Agora order" and the order numbers, as many as fit, then how many more."""
     numbers = [o.number for o in orders]
     for shown in range(len(numbers), 0, -1):
         listed = ", ".join(numbers[:shown]) + (f" +{len(numbers) - shown}" if shown < len(numbers) else "")

@@ -251,8 +251,8 @@ def test_expiry_cancels_overdue_orders_once(sale):
     assert (event.to_status, event.actor_role) == ("expired", "system")
 
 
-def test_a_cancellation_refunded_while_the_parcel_left_still_records_the_refund(sale):
-    # Phase 1 of the cancellation (the order is paid), then the shop ships before the gateway answers.
+def test_an_order_being_cancelled_does_not_ship_and_is_cancelled_once_refunded(sale):
+    # Phase 1 of the cancellation (the order is paid); the gateway has not answered yet.
     record = RefundRecord.objects.create(
         order=sale.order,
         amount=sale.order.total,
@@ -262,7 +262,28 @@ def test_a_cancellation_refunded_while_the_parcel_left_still_records_the_refund(
         role="buyer",
         actor=sale.buyer,
     )
-    services.ship_order(actor=sale.owner, order=sale.order, tracking_number="T")
+    with pytest.raises(IllegalTransition) as exc:
+        services.ship_order(actor=sale.owner, order=sale.order, tracking_number="T")
+    assert exc.value.code == "cancellation_pending"
+    services.complete_refund(record)
+    order = Order.objects.get(pk=sale.order.pk)
+    assert order.status == S.CANCELLED and order.refunded_amount == order.total
+    assert (stock(sale.a), stock(sale.b)) == (5, 5)
+    assert ledger_is_balanced() and shop_balance(sale.shop)[0].total == 0
+
+
+def test_a_cancellation_refunded_while_the_parcel_left_still_records_the_refund(sale):
+    record = RefundRecord.objects.create(
+        order=sale.order,
+        amount=sale.order.total,
+        lines={str(sale.line_a.pk): 2, str(sale.line_b.pk): 1},
+        restock=True,
+        final_status=S.CANCELLED,
+        role="buyer",
+        actor=sale.buyer,
+    )
+    # The parcel left anyway (ship_order refuses this now; orders shipped before that rule existed did not).
+    Order.objects.filter(pk=sale.order.pk).update(status=S.SHIPPED, shipped_at=timezone.now(), tracking_number="T")
     services.complete_refund(record)
     order = Order.objects.get(pk=sale.order.pk)
     assert order.status == S.REFUNDED and order.refunded_amount == order.total
