@@ -47,7 +47,8 @@ CURRENCIES: dict[str, tuple[int, str]] = {
 }
 CURRENCY_CHOICES = [(code, code) for code in sorted(CURRENCIES)]
 PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-MAX_AMOUNT = Decimal("9999999999.99")
+# What a DecimalField(max_digits=12, decimal_places=3) column holds, so that no price reaches the database too big.
+MAX_AMOUNT = Decimal("999999999.99")
 
 
 def check_currency(code: str) -> str:

@@ -57,6 +57,8 @@ def notify(
                 )
                 .first()
             )
+        # A repeat of the very same notification (a task redelivered by the broker) is not e-mailed twice.
+        changed = item is None or (item.title, item.body, item.url) != (title, body, url)
         if item is not None:
             item.title, item.body, item.url, item.actor = title, body, url, actor
             item.created_at = timezone.now()
@@ -66,7 +68,7 @@ def notify(
                 recipient=recipient, kind=kind, title=title, body=body, url=url, actor=actor, dedupe_key=dedupe_key
             )
         _push_count(recipient.pk, item)
-        if email and recipient.email:
+        if email and recipient.email and changed:
             item_id = item.pk
             transaction.on_commit(lambda: tasks.send_notification_email.delay(item_id))
     return item

@@ -97,6 +97,7 @@ def test_prices_keep_the_currency_decimals(api_as):
         ("EUR", "abc", 422, "invalid_amount"),
         ("EUR", "NaN", 422, "invalid_amount"),
         ("EUR", "99999999999", 422, "amount_too_large"),
+        ("EUR", "1000000000", 422, "amount_too_large"),  # more than the price column holds
         ("EUR", 19.9, 422, "invalid"),
         ("EUR", True, 422, "invalid"),
         ("EUR", None, 422, "invalid"),

@@ -125,3 +125,15 @@ def test_cannot_open_someone_elses(client: Any) -> None:
     intruder = UserFactory()
     client.login(username=intruder.username, password=PASSWORD)
     assert client.post(reverse("web:notification_open", args=[item.pk])).status_code == 404
+
+
+def test_a_repeated_notification_is_not_emailed_twice(django_capture_on_commit_callbacks: Any) -> None:
+    user = UserFactory()
+    for _ in range(2):  # a Celery task redelivered after a crash
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notify(user, "order.paid", title="Paid", email=True, dedupe_key="order-event:1")
+    assert len(mail.outbox) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notify(user, "order.shipped", title="Shipped", email=True, dedupe_key="order-event:1")
+    assert len(mail.outbox) == 2
+    assert Notification.objects.count() == 1
