@@ -16,6 +16,7 @@ from agora.accounts.schemas import (
     AuthOut,
     LoginIn,
     MeOut,
+    NewTokenIn,
     PasswordChangeIn,
     PasswordResetConfirmIn,
     PasswordResetIn,
@@ -23,7 +24,6 @@ from agora.accounts.schemas import (
     PublicUserOut,
     SignupIn,
     TokenCreatedOut,
-    TokenIn,
     TokenOut,
 )
 from agora.api.auth import OPTIONAL_AUTH, OPTIONAL_SECURITY, token_of, user_of
@@ -75,7 +75,7 @@ def list_tokens(request: HttpRequest) -> Any:
 
 
 @router.post("auth/tokens", response=responses({201: TokenCreatedOut}))
-def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
+def create_token(request: HttpRequest, payload: NewTokenIn) -> Status[dict[str, Any]]:
     token, raw = services.issue_token(user=user_of(request), name=payload.name)
     return Status(201, {**_token_dict(token), "token": raw})
 

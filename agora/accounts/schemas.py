@@ -83,7 +83,9 @@ class LoginIn(InputSchema):
     token_name: str = Field("login", max_length=80, description="A name to recognise the token by later.")
 
 
-class TokenIn(InputSchema):
+class NewTokenIn(InputSchema):
+    # Not "TokenIn": the OpenAPI document names schemas by class name, and orders has a TokenIn ({"token"}) that
+    # took this one's place, so POST /auth/tokens was documented with the wrong body.
     name: str = Field(..., max_length=200)
 
 

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import AfterValidator, field_validator
+from pydantic import AfterValidator, BaseModel, field_validator, model_validator
+from pydantic.functional_validators import ModelWrapValidatorHandler
 
 NUL = "\x00"
 # Ids are 64-bit in the database; a bigger number can only be a miss, so it is refused before any query.
@@ -36,6 +37,15 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 class InputSchema(Schema):
     """Base of every request body: unknown NULs are refused in any text, however deeply nested."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _object_only(cls, value: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        # ninja's Schema reads fields as attributes of whatever it is given, so `[]`, `"x"` or `1` would pass
+        # as an empty object when every field is optional (a PATCH then changes nothing and answers 200).
+        if not isinstance(value, dict | BaseModel):
+            raise ValueError(_("Send a JSON object."))
+        return handler(value)
 
     @field_validator("*", mode="after")
     @classmethod

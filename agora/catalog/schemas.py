@@ -50,7 +50,7 @@ Price = Annotated[
         {
             "anyOf": [
                 {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,3})?$", "examples": ["19.90"]},
-                {"type": "integer", "minimum": 0},
+                {"type": "integer", "minimum": 0, "maximum": 9_999_999_999},
             ],
             "description": 'A decimal string in the shop\'s currency, e.g. "19.90" (a whole number is accepted).',
         }
