@@ -26,14 +26,28 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import transaction
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
+from pydantic import BaseModel
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import TestPhase
 
+from agora.accounts.services import issue_token
+from agora.accounts.tests.factories import UserFactory
 from agora.api.tests.test_fuzz import _keep_the_test_connection  # noqa: F401  (autouse fixture)
+from agora.catalog import services as catalog
+from agora.catalog.tests.factories import CategoryFactory
+from agora.notifications.services import notify
+from agora.orders.tests.factories import buy, cart_with, selling_shop, variant_for_sale
+from agora.shipping.models import DeliveryMethod
+from agora.shops import services as shops
+from agora.shops.models import Membership, Role
+from agora.shops.tests.factories import shop_with_owner
+from agora.social import services as social
+from agora.social.models import FollowRequest
 from conftest import make_image_bytes
 
 # What agora.api.schemas answers for NUL in any text.
@@ -90,19 +104,6 @@ class World:
 
 
 def _build_world() -> World:
-    from agora.accounts.services import issue_token
-    from agora.accounts.tests.factories import UserFactory
-    from agora.catalog import services as catalog
-    from agora.catalog.tests.factories import CategoryFactory
-    from agora.notifications.services import notify
-    from agora.orders.tests.factories import buy, cart_with, selling_shop, variant_for_sale
-    from agora.shipping.models import DeliveryMethod
-    from agora.shops import services as shops
-    from agora.shops.models import Membership, Role
-    from agora.shops.tests.factories import shop_with_owner
-    from agora.social import services as social
-    from agora.social.models import FollowRequest
-
     me = UserFactory(username="fuzzer")
     shop, _ = selling_shop(slug="fuzz-shop")
     Membership.objects.filter(shop=shop).update(user=me)
@@ -170,26 +171,24 @@ def _build_world() -> World:
             "token": [for_me.token],
             "token_id": [spare.pk],
             "public_id": [bought.public_id],
-            "number": [bought.orders.first().number],  # type: ignore[attr-defined]
+            "number": [bought.orders.get().number],
             "notification_id": [notice.pk],
             "post_id": [my_post.pk, friend_post.pk, poll_post.pk, sponsored.pk],
             "comment_id": [their_comment.pk, my_comment.pk],
             "code": [share.code],
-            "poll_id": [poll_post.poll.pk],  # type: ignore[attr-defined]
+            "poll_id": [poll_post.poll.pk],
             "tag": ["linen"],
         },
         by_path={
             ("/api/v1/payments/", "public_id"): [bought.payment.public_id],
-            ("/api/v1/shops/{slug}/orders/", "number"): [sold.orders.first().number],  # type: ignore[attr-defined]
+            ("/api/v1/shops/{slug}/orders/", "number"): [sold.orders.get().number],
         },
     )
     assert set(world.params) == set(WORLD_PARAMETERS)
     return world
 
 
-def _upload() -> Any:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def _upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("photo.jpg", make_image_bytes(), content_type="image/jpeg")
 
 
@@ -208,7 +207,7 @@ _rewrite: ContextVar[tuple[str, dict[str, Any], dict[str, Any]] | None] = Contex
 
 @schemathesis.hook
 def before_call(context: Any, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
-    """Puts the caller's token (and, on the second call, the real path) into the case itself.
+    """Puts the caller's token (and, on the second call, the real path and query) into the case itself.
 
     Edits made here are the only ones schemathesis re-checks against the schema before the call: a generated
     (invalid) Authorization header replaced by a real token, or a path pointing at real objects, no longer
@@ -311,8 +310,6 @@ KNOWN_NAME_CLASHES = {"DeliveryQuoteOut"}
 
 
 def test_schema_names_are_unique() -> None:
-    from pydantic import BaseModel
-
     import agora.api.api  # noqa: F401  (imports every router and its schemas)
 
     by_name: dict[str, set[str]] = {}
@@ -352,8 +349,6 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case, world: W
 def test_a_body_that_is_not_an_object_is_refused(api_as: Any, body: str) -> None:
     # Found by this fuzzer: ninja's Schema read the fields of any value as attributes, so a list or a string
     # passed for an empty object wherever every field is optional, and PATCH /me answered 200 to `[null, null]`.
-    from agora.accounts.tests.factories import UserFactory
-
     client = api_as(UserFactory(display_name="Anna"))
     response = client.call("PATCH", "me", body)
     assert response.status_code == 422, response.content
