@@ -367,15 +367,20 @@ def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
     return render(request, template, {"comment": comment, "form": form, "post": comment.post})
 
 
+def _after_comment_change(request: HttpRequest, comment: Comment, *, anchor: str = "#comments") -> HttpResponse:
+    """The post's comments again: the box alone for HTMX, else back to the page at ``anchor``."""
+    if is_fragment(request):
+        return _comments_box(request, comment.post)
+    return back(request, reverse("web:post", args=[comment.post_id]) + anchor)
+
+
 @login_required
 @require_POST
 @htmx_errors
 def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     user, comment = _own_comment(request, comment_id)
     services.delete_comment(actor=user, comment=comment)
-    if is_fragment(request):
-        return _comments_box(request, comment.post)
-    return back(request, reverse("web:post", args=[comment.post_id]) + "#comments")
+    return _after_comment_change(request, comment)
 
 
 @login_required
@@ -384,9 +389,7 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
 def comment_hide(request: HttpRequest, comment_id: int) -> HttpResponse:
     user, comment = _own_comment(request, comment_id)
     services.hide_comment(actor=user, comment=comment)
-    if is_fragment(request):
-        return _comments_box(request, comment.post)
-    return back(request, reverse("web:post", args=[comment.post_id]) + "#comments")
+    return _after_comment_change(request, comment)
 
 
 @login_required
@@ -396,9 +399,7 @@ def comment_unhide(request: HttpRequest, comment_id: int) -> HttpResponse:
     """Show a hidden comment again (the post's moderators see hidden comments, marked, with this button)."""
     user, comment = _own_comment(request, comment_id)
     services.unhide_comment(actor=user, comment=comment)
-    if is_fragment(request):
-        return _comments_box(request, comment.post)
-    return back(request, reverse("web:post", args=[comment.post_id]) + f"#comment-{comment.pk}")
+    return _after_comment_change(request, comment, anchor=f"#comment-{comment.pk}")
 
 
 # --- reposts and share links ----------------------------------------------------------------
