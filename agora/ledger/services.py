@@ -168,13 +168,29 @@ def record_payout(*, actor: User, shop: Shop, amount: object, currency: str, ref
     value = to_amount(amount, currency, field="amount")
     if value.is_zero():
         raise ValidationFailed(_("A payout must be more than zero."), code="invalid_amount", field="amount")
-    movement = record(
-        kind=Kind.PAYOUT,
-        key=f"payout:{uuid.uuid4().hex}",
-        shop=shop,
-        currency=currency,
-        memo=reference,
-        legs=[(Account.SHOP_PAYABLE, shop, value), (Account.GATEWAY, None, -value)],
-    )
+    with transaction.atomic():
+        # The shop's row lock orders payouts of one shop: two at once cannot both spend the same payable balance.
+        Shop.objects.select_for_update().filter(pk=shop.pk).first()
+        payable = -(
+            LedgerEntry.objects.filter(shop=shop, account=Account.SHOP_PAYABLE, currency=currency).aggregate(
+                total=Sum("amount")
+            )["total"]
+            or Decimal(0)
+        )
+        if value > payable:
+            raise ValidationFailed(
+                _("The shop is owed %(payable)s %(currency)s; a payout cannot be more.")
+                % {"payable": payable, "currency": currency},
+                code="payout_too_large",
+                field="amount",
+            )
+        movement = record(
+            kind=Kind.PAYOUT,
+            key=f"payout:{uuid.uuid4().hex}",
+            shop=shop,
+            currency=currency,
+            memo=reference,
+            legs=[(Account.SHOP_PAYABLE, shop, value), (Account.GATEWAY, None, -value)],
+        )
     assert movement is not None
     return movement

@@ -20,6 +20,7 @@ from agora.api.pagination import PagePagination
 from agora.api.schemas import ErrorOut, Id, Slug, Text, responses
 from agora.idempotency.api import idempotent_api_call
 from agora.ledger import selectors as ledger_selectors
+from agora.ledger import services as ledger_services
 from agora.orders import selectors, services
 from agora.orders.errors import CartEmpty, CartNotFound, OrderNotFound
 from agora.orders.models import Cart, Checkout, Order
@@ -38,6 +39,7 @@ from agora.orders.schemas import (
     OrderFilters,
     OrderOut,
     PayIn,
+    PayoutIn,
     PrefillIn,
     PreviewIn,
     PreviewOut,
@@ -386,6 +388,22 @@ def balance(request: HttpRequest, slug: Slug) -> list[ledger_selectors.ShopBalan
 def ledger(request: HttpRequest, slug: Slug) -> Any:
     """The shop's money movements, newest first: order paid, commission, refunds, payout due."""
     return ledger_selectors.shop_movements(_finance_shop(request, slug))
+
+
+@router.post("shops/{slug}/payouts", response=responses({201: LedgerMovementOut}))
+def record_payout(request: HttpRequest, slug: Slug, payload: PayoutIn) -> HttpResponse:
+    """The operator paid the shop out (operator staff only): moves `amount` from the shop's payable balance, never
+    more than it holds. Takes an `Idempotency-Key` header, so a retried request records one payout."""
+    user = user_of(request)
+    shop = shop_selectors.get_shop(slug, viewer=user)
+
+    def work() -> tuple[int, Any]:
+        movement = ledger_services.record_payout(
+            actor=user, shop=shop, amount=payload.amount, currency=payload.currency, reference=payload.reference
+        )
+        return 201, LedgerMovementOut.from_orm(movement)
+
+    return idempotent_api_call(request, payload=payload, work=work)
 
 
 def _policy_out(shop: Shop) -> dict[str, Any]:

@@ -510,6 +510,12 @@ class NoteIn(Body):
     note: ShortText = ""
 
 
+class PayoutIn(Body):
+    amount: Price
+    currency: str = Field(..., min_length=3, max_length=3)
+    reference: ShortText = ""
+
+
 class RefundIn(Body):
     lines: dict[str, WholeNumber] | None = Field(None, description="Order line id → quantity to refund.")
     amount: Price | None = Field(None, description="An amount instead of (or with) lines.")

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from agora.accounts.tests.factories import UserFactory
-from agora.core.errors import PermissionDenied
+from agora.core.errors import PermissionDenied, ValidationFailed
 from agora.ledger import selectors, services
 from agora.ledger.errors import LedgerUnbalanced
 from agora.ledger.models import Account, Kind, LedgerEntry, LedgerTransaction
@@ -94,3 +94,36 @@ def test_shop_movements_list_in_two_queries(django_assert_num_queries):
     with django_assert_num_queries(2):
         movements = list(selectors.shop_movements(shop))
         assert sum(len(m.entries.all()) for m in movements) == 20
+
+
+def test_a_payout_cannot_be_more_than_the_shop_is_owed():
+    shop = ShopFactory()
+    services.record_order_paid(shop=shop, order_id=1, currency="EUR", total=Decimal("10"), commission=Decimal("1"))
+    operator = UserFactory(is_staff=True)
+    with pytest.raises(ValidationFailed) as exc:  # still pending: nothing payable before delivery
+        services.record_payout(actor=operator, shop=shop, amount="1.00", currency="EUR")
+    assert exc.value.code == "payout_too_large"
+    services.record_payout_due(shop=shop, order_id=1, currency="EUR")
+    with pytest.raises(ValidationFailed):
+        services.record_payout(actor=operator, shop=shop, amount="9.01", currency="EUR")
+    services.record_payout(actor=operator, shop=shop, amount="9.00", currency="EUR")
+    assert selectors.shop_balance(shop)[0].payable == 0
+    assert selectors.ledger_is_balanced()
+
+
+def test_payout_api_is_for_the_operator_and_idempotent(api_as):
+    shop = ShopFactory()
+    services.record_order_paid(shop=shop, order_id=1, currency="EUR", total=Decimal("10"), commission=Decimal("1"))
+    services.record_payout_due(shop=shop, order_id=1, currency="EUR")
+    body = {"amount": "4.00", "currency": "EUR", "reference": "SEPA 42"}
+    assert api_as(UserFactory()).call("POST", f"shops/{shop.slug}/payouts", body).status_code == 403
+    operator = api_as(UserFactory(is_staff=True))
+    headers = {"Idempotency-Key": "payout-1"}
+    first = operator.call("POST", f"shops/{shop.slug}/payouts", body, headers=headers)
+    again = operator.call("POST", f"shops/{shop.slug}/payouts", body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] and first.json()["kind"] == "payout"
+    assert selectors.shop_balance(shop)[0].payable == Decimal("5.00")
+    too_much = operator.call("POST", f"shops/{shop.slug}/payouts", {**body, "amount": "5.01"})
+    assert too_much.status_code == 422 and too_much.json()["code"] == "payout_too_large"
+    assert selectors.ledger_is_balanced()
