@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "agora.notifications",
     "agora.social",
     "agora.feed",
+    "agora.groupbuy",
+    "agora.promotions",
     "agora.web",
     "agora.api",
     "django.contrib.admin",
@@ -355,3 +357,17 @@ AGORA_POLL_LIVE_PUSH_MAX = int(os.environ.get("AGORA_POLL_LIVE_PUSH_MAX", "200")
 # The longest a poll may stay open, and how often closed polls are announced to their author and voters.
 AGORA_POLL_MAX_DAYS = int(os.environ.get("AGORA_POLL_MAX_DAYS", "30"))
 CELERY_BEAT_SCHEDULE["social.close_polls"] = {"task": "social.close_due_polls", "schedule": 60.0}
+
+# --- Team purchases and flash deals (agora.groupbuy, agora.promotions) -----------------
+# A team's orders stay reserved this long after the team's clock runs out, so the sweep (not the unpaid-order
+# expiry) is what closes them.
+AGORA_TEAM_GRACE_MINUTES = int(os.environ.get("AGORA_TEAM_GRACE_MINUTES", "60"))
+# Members are reminded once this many minutes before their team expires.
+AGORA_TEAM_REMINDER_MINUTES = int(os.environ.get("AGORA_TEAM_REMINDER_MINUTES", "60"))
+AGORA_TEAM_MAX_MEMBERS = int(os.environ.get("AGORA_TEAM_MAX_MEMBERS", "50"))
+AGORA_TEAM_MAX_FILL_HOURS = int(os.environ.get("AGORA_TEAM_MAX_FILL_HOURS", "168"))
+# Expired teams closed per sweep batch (each batch is its own short transaction).
+AGORA_TEAM_SWEEP_BATCH = int(os.environ.get("AGORA_TEAM_SWEEP_BATCH", "500"))
+CELERY_BEAT_SCHEDULE["groupbuy.sweep"] = {"task": "groupbuy.sweep", "schedule": 30.0}
+# "Best customers" for a flash deal's early access: shoppers with at least this many bought orders at the shop.
+AGORA_BEST_CUSTOMER_MIN_ORDERS = int(os.environ.get("AGORA_BEST_CUSTOMER_MIN_ORDERS", "2"))

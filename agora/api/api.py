@@ -15,9 +15,11 @@ from agora.api.auth import AUTH
 from agora.catalog.api import router as catalog_router
 from agora.core.errors import NotFound
 from agora.feed.api import router as feed_router
+from agora.groupbuy.api import router as groupbuy_router
 from agora.notifications.api import router as notifications_router
 from agora.orders.api import router as orders_router
 from agora.payments.api import router as payments_router
+from agora.promotions.api import router as promotions_router
 from agora.shipping.api import router as shipping_router
 from agora.shops.api import router as shops_router
 from agora.social.api import router as social_router
@@ -96,6 +98,8 @@ api.add_router("", payments_router)
 api.add_router("", notifications_router)
 api.add_router("", social_router)
 api.add_router("", feed_router)
+api.add_router("", groupbuy_router)
+api.add_router("", promotions_router)
 
 # Registered last so that it only catches what no endpoint matched: an unknown URL is a JSON 404 too.
 fallback = Router()

@@ -21,6 +21,8 @@ class ShopAction(StrEnum):
     # Social (agora.social): speaking as the shop, and keeping its posts' comments civil
     POST_AS_SHOP = "post_as_shop"
     MODERATE_COMMENTS = "moderate_comments"
+    # Team purchases and flash deals (agora.groupbuy, agora.promotions)
+    MANAGE_DEALS = "manage_deals"
 
 
 ROLE_ACTIONS: dict[str, frozenset[ShopAction]] = {

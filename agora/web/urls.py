@@ -1,6 +1,7 @@
 from django.urls import path
 
 from agora.web.dashboard.urls import urlpatterns as dashboard_urlpatterns
+from agora.web.urls_deals import urlpatterns as deals_urlpatterns
 from agora.web.urls_notifications import urlpatterns as notifications_urlpatterns
 from agora.web.urls_orders import urlpatterns as orders_urlpatterns
 from agora.web.urls_social import urlpatterns as social_urlpatterns
@@ -31,4 +32,5 @@ urlpatterns = [
     *orders_urlpatterns,
     *social_urlpatterns,
     *notifications_urlpatterns,
+    *deals_urlpatterns,
 ]
