@@ -1,10 +1,11 @@
 from django.urls import path
 
 from agora.web.dashboard.urls import urlpatterns as dashboard_urlpatterns
-from agora.web.urls_deals import urlpatterns as deals_urlpatterns
+from agora.web.urls_flash import urlpatterns as flash_urlpatterns
 from agora.web.urls_notifications import urlpatterns as notifications_urlpatterns
 from agora.web.urls_orders import urlpatterns as orders_urlpatterns
 from agora.web.urls_social import urlpatterns as social_urlpatterns
+from agora.web.urls_teams import urlpatterns as teams_urlpatterns
 from agora.web.views import accounts, storefront
 
 app_name = "web"
@@ -32,5 +33,6 @@ urlpatterns = [
     *orders_urlpatterns,
     *social_urlpatterns,
     *notifications_urlpatterns,
-    *deals_urlpatterns,
+    *teams_urlpatterns,
+    *flash_urlpatterns,
 ]
