@@ -212,7 +212,13 @@ def _products(
 
 
 # Apps that add their own demo data on top of the catalog, in this order (orders need delivery methods).
-DEMO_EXTENSIONS = ["agora.shipping.demo", "agora.social.demo", "agora.orders.demo"]
+DEMO_EXTENSIONS = [
+    "agora.shipping.demo",
+    "agora.social.demo",
+    "agora.orders.demo",
+    "agora.groupbuy.demo",
+    "agora.promotions.demo",
+]
 
 
 def _extensions() -> list[Callable[..., None]]:
