@@ -9,7 +9,15 @@ class OrderLineInline(admin.TabularInline):  # type: ignore[type-arg]
     model = OrderLine
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("title", "variant_name", "sku", "unit_price", "quantity", "refunded_quantity")
+    fields = readonly_fields = (
+        "title",
+        "variant_name",
+        "sku",
+        "unit_price",
+        "price_note",
+        "quantity",
+        "refunded_quantity",
+    )
 
 
 class OrderEventInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -32,6 +40,7 @@ class RefundInline(admin.TabularInline):  # type: ignore[type-arg]
         "lines",
         "restock",
         "actor",
+        "idempotency_key",
     )
 
 
@@ -56,7 +65,8 @@ class OrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(Checkout)
 class CheckoutAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["public_id", "buyer", "email", "total", "currency", "created_at"]
+    list_display = ["public_id", "buyer", "email", "total", "currency", "purpose", "authorise_only", "created_at"]
+    list_filter = ["purpose", "authorise_only"]
     search_fields = ["public_id", "email", "buyer__username"]
     raw_id_fields = ["buyer", "cart", "payment"]
 

@@ -86,6 +86,10 @@ class Checkout(models.Model):
     # Each try at paying is a new payment with its own idempotency key; only the current one may pay the orders.
     payment_attempt = models.PositiveIntegerField(default=0)
     reserved_until = models.DateTimeField()
+    # Deals (team purchases) pay in two steps: the payment is only authorised now and captured later.
+    authorise_only = models.BooleanField(default=False)
+    # What the checkout was for: "" (the cart), "team" or "flash".
+    purpose = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -176,6 +180,8 @@ class OrderLine(models.Model):
     variant_name = models.CharField(max_length=120, blank=True)
     sku = models.CharField(max_length=64)
     unit_price = models.DecimalField(max_digits=12, decimal_places=3)
+    # Why the price differs from the catalogue's ("Team price", "Flash deal"), shown next to the line.
+    price_note = models.CharField(max_length=80, blank=True)
     quantity = models.PositiveIntegerField()
     refunded_quantity = models.PositiveIntegerField(default=0)
 
@@ -259,10 +265,17 @@ class RefundRecord(models.Model):
     payment_refund_id = models.BigIntegerField(null=True, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     role = models.CharField(max_length=16, default="staff")
+    # A caller's key for a system refund (a team's price difference): the same key never refunds twice.
+    idempotency_key = models.CharField(max_length=120, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], condition=~Q(idempotency_key=""), name="refund_record_unique_key"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"refund {self.amount} of {self.order}"

@@ -285,6 +285,7 @@ class OrderLineOut(Schema):
     variant_name: str
     sku: str
     unit_price: str
+    price_note: str = Field("", description='Why the price differs from the catalogue\'s ("Team price", "Flash deal").')
     quantity: int
     refunded_quantity: int
     line_total: str
@@ -467,6 +468,10 @@ class CheckoutOut(Schema):
     currency: str
     total: str
     reserved_until: datetime
+    purpose: str = Field("", description='"" (the cart), "team" or "flash" (a deal bought outside the cart).')
+    authorise_only: bool = Field(
+        False, description="The payment is only authorised; it is captured later (a team purchase when it completes)."
+    )
     payment: CheckoutPaymentOut | None
     orders: list[OrderOut]
 

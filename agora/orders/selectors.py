@@ -37,6 +37,7 @@ from agora.orders.models import (
     ShopSalesPolicy,
 )
 from agora.orders.states import BOUGHT
+from agora.payments.models import PAID, Payment, PaymentStatus
 from agora.shipping.selectors import DeliveryQuote, delivery_options
 from agora.shops.models import Shop
 from agora.shops.permissions import ShopAction
@@ -494,7 +495,7 @@ def checkout_for_link(token: str) -> Checkout:
 
 # --- orders ---------------------------------------------------------------------------
 def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
-    return orders.select_related("shop", "checkout").prefetch_related(
+    return orders.select_related("shop", "checkout", "checkout__payment").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
     )
 
@@ -614,6 +615,25 @@ def recent_purchase_counts(since: datetime) -> dict[int, int]:
         .annotate(units=Sum("quantity"))
     )
     return {int(row["product_id"]): int(row["units"] or 0) for row in rows}
+
+
+def bought_order_count(user: Viewer, *, shop: Shop | None = None) -> int:
+    """How many orders ``user`` has bought (paid at some point: bought, refunded or returned), optionally at
+    ``shop``. 0 is a "new customer"."""
+    if user is None or not user.is_authenticated:
+        return 0
+    orders = Order.objects.filter(buyer_id=user.pk, status__in=[*BOUGHT, OrderStatus.REFUNDED, OrderStatus.RETURNED])
+    if shop is not None:
+        orders = orders.filter(shop=shop)
+    return orders.count()
+
+
+def authorised_payment_of(order: Order) -> Payment | None:
+    """The checkout's current payment when it is authorised or captured (money held or taken), else None."""
+    payment = Payment.objects.filter(checkouts__pk=order.checkout_id).first()
+    if payment is None or payment.status not in (PaymentStatus.AUTHORIZED, *PAID):
+        return None
+    return payment
 
 
 def guest_orders_for_email(email: str) -> QuerySet[Order]:

@@ -21,7 +21,7 @@ import re
 import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -77,6 +77,7 @@ from agora.orders.models import (
     ShopSalesPolicy,
 )
 from agora.orders.selectors import CartView, cart_view, is_buyable
+from agora.orders.signals import order_closed_unpaid
 from agora.payments import services as payments
 from agora.payments.gateways import get_gateway
 from agora.payments.models import Payment, PaymentStatus, Refund, RefundStatus
@@ -671,7 +672,8 @@ def pay_checkout(*, checkout: Checkout, method: str) -> Checkout:
 
     Declined: the placed orders are cancelled and their stock returned, in one transaction; PaymentDeclined (402)
     says why. Any other outcome returns the checkout: its orders are paid (captured), or still placed while the
-    shopper confirms in the browser (requires_action) or the gateway's answer is unknown (reconciliation).
+    shopper confirms in the browser (requires_action), the gateway's answer is unknown (reconciliation) or the
+    payment is only authorised (``checkout.authorise_only``: a deal captures it later, ``capture_placed_order``).
     """
     placed = list(checkout.orders.filter(status=S.PLACED))  # type: ignore[attr-defined]
     amount = sum((o.total for o in placed), Decimal(0))
@@ -696,7 +698,7 @@ def pay_checkout(*, checkout: Checkout, method: str) -> Checkout:
             reference=_reference(checkout, attempt),
             payer=checkout.buyer,
             payer_email=checkout.email,
-            capture=True,
+            capture=not checkout.authorise_only,
             idempotency_key=_reference(checkout, attempt),
             description=_payment_description(placed),
         )
@@ -932,6 +934,8 @@ def _close_unpaid(order: Order, to_status: str, *, actor: User | None, role: str
     )
     order.status, order.closed_at = to_status, now
     _after_commit_notify(event.pk)
+    # Every unpaid close passes here: deals release what they hold for the order, in the same transaction.
+    order_closed_unpaid.send(sender=Order, order=order, status=to_status)
     return True
 
 
@@ -1553,6 +1557,303 @@ def record_outside_refund(refund: Refund) -> list[RefundRecord]:
             # Money no order holds any more (orders refunded already, or a payment no order took in full).
             logger.warning("orders: %s of outside refund %s is on no order", left, refund.pk)
     return records
+
+
+# --- deals: one item bought outside the cart, paid in two steps -----------------------
+def _direct_unit_price(unit_price: object, currency: str) -> Decimal:
+    if isinstance(unit_price, bool):
+        raise CheckoutInvalid(_("The price must be an amount."), field="unit_price")
+    return to_amount(unit_price, currency, field="unit_price")
+
+
+def place_direct_checkout(
+    *,
+    actor: User,
+    variant_id: int,
+    quantity: int,
+    unit_price: Decimal,
+    address: Mapping[str, Any],
+    payment_method: str,
+    delivery_method_id: int | None = None,
+    capture: bool = True,
+    reserved_until: datetime | None = None,
+    price_note: str = "",
+    purpose: str = "",
+    claim: Callable[[Checkout, Order], None] | None = None,
+) -> Checkout:
+    """Buy one item outside the cart at ``unit_price`` (a deal's price) and pay for it.
+
+    In ONE transaction: the variant is locked, its stock taken, the Checkout (``authorise_only`` unless
+    ``capture``), its Order, line and "placed" event created, and then ``claim(checkout, order)`` runs: the
+    caller's own bookkeeping (a team place, a flash claim) under the same transaction, so a DomainError from it
+    undoes everything (no order, no stock taken). Then, outside it, the payment starts like ``place_checkout``:
+    ``capture=False`` only authorises it and the order stays placed until ``capture_placed_order`` or
+    ``cancel_placed_order``. Errors as ``place_checkout``: CheckoutInvalid, DeliveryUnavailable, ItemUnavailable,
+    QuantityInvalid, SoldOut (409), PaymentDeclined (402: the order was cancelled, its stock returned).
+    """
+    if actor is None or not actor.is_authenticated:
+        raise NotAuthenticated(_("Sign in first."))
+    clean = clean_address(address)
+    method = _check_payment_method(payment_method)
+    count = _quantity(quantity)
+    if count > settings.AGORA_CART_MAX_QUANTITY:
+        raise QuantityInvalid(
+            _("At most %(max)d of one item per order.") % {"max": settings.AGORA_CART_MAX_QUANTITY}, field="quantity"
+        )
+    if delivery_method_id is not None and (
+        isinstance(delivery_method_id, bool)
+        or not isinstance(delivery_method_id, int)
+        or not 0 < delivery_method_id <= MAX_ID
+    ):
+        raise CheckoutInvalid(_("Choose one of the delivery methods offered."), field="delivery_method_id")
+    purpose = (purpose or "").strip()
+    if len(purpose) > 16:
+        raise CheckoutInvalid(_("A checkout's purpose has at most 16 characters."), field="purpose")
+    note = (price_note or "").strip()[:80]
+    now = timezone.now()
+    until = reserved_until or now + timedelta(minutes=_reservation_minutes(actor))
+    with transaction.atomic():
+        variant = (
+            Variant.objects.select_for_update(of=("self",))
+            .select_related("product", "product__shop")
+            .filter(pk=variant_id if isinstance(variant_id, int) and 0 < variant_id <= MAX_ID else 0)
+            .first()
+        )
+        if variant is None or not is_buyable(variant):
+            raise ItemUnavailable(
+                _("Variant %(id)s does not exist or is not for sale.") % {"id": variant_id},
+                field="variant_id",
+                variant_id=variant_id,
+            )
+        shop = variant.product.shop
+        price = _direct_unit_price(unit_price, shop.currency)
+        if variant.stock_quantity < count:
+            left = max(variant.stock_quantity, 0)
+            raise SoldOut(
+                _("%(title)s is sold out.") % {"title": _title(variant)}
+                if left <= 0
+                else _("Only %(count)d of %(title)s left; you asked for %(quantity)d.")
+                % {"count": left, "title": _title(variant), "quantity": count},
+                variant_id=variant.pk,
+                product_id=variant.product_id,
+                product=variant.product.title,
+                available=left,
+            )
+        subtotal = price * count
+        delivery = _choose_delivery(shop, clean["country"], subtotal, delivery_method_id)
+        total = subtotal + delivery.cost
+        if total > MAX_TOTAL:
+            raise CheckoutInvalid(
+                _("A checkout can come to at most %(max)s. Lower the quantity.")
+                % {"max": selectors.max_total_label(shop.currency)},
+                code="total_too_large",
+                field="quantity",
+            )
+        if not adjust_stock(variant_id=variant.pk, delta=-count):
+            # Not reachable under the row lock; kept so that a change of locking can never oversell.
+            raise SoldOut(_("%(title)s is sold out.") % {"title": _title(variant)}, variant_id=variant.pk)
+        checkout = Checkout.objects.create(
+            public_id=uuid.uuid4().hex,
+            buyer=actor,
+            email=actor.email or "",
+            shipping_address=clean,
+            currency=shop.currency,
+            total=total,
+            payment_method=method,
+            reserved_until=until,
+            authorise_only=not capture,
+            purpose=purpose,
+        )
+        rate = selectors.commission_rate(shop)
+        order = Order.objects.create(
+            checkout=checkout,
+            shop=shop,
+            buyer=actor,
+            email=checkout.email,
+            number=_new_number(),
+            currency=shop.currency,
+            subtotal=subtotal,
+            delivery_cost=delivery.cost,
+            total=total,
+            commission_rate=rate,
+            commission=ledger.commission_for(amount=total, rate=rate, currency=shop.currency),
+            delivery_method_id=delivery.method_id,
+            delivery_method_name=delivery.name,
+            delivery_min_days=delivery.min_days,
+            delivery_max_days=delivery.max_days,
+            reserved_until=until,
+            placed_at=now,
+        )
+        OrderLine.objects.create(
+            order=order,
+            variant=variant,
+            product_id=variant.product_id,
+            title=variant.product.title,
+            variant_name=variant.name,
+            sku=variant.sku,
+            unit_price=price,
+            price_note=note,
+            quantity=count,
+        )
+        OrderEvent.objects.create(
+            order=order, from_status="", to_status=S.PLACED, actor=actor, actor_role=BUYER, created_at=now
+        )
+        if claim is not None:
+            claim(checkout, order)
+    return pay_checkout(checkout=checkout, method=method)
+
+
+def reprice_placed_order(order: Order, *, unit_price: Decimal, note: str = "") -> Order:
+    """Give a placed order's lines ``unit_price`` (a team reached a better tier before paying).
+
+    Subtotal, total and commission follow; the delivery stays. Never above the payment authorised for it
+    (OrderInvalid): an authorisation cannot grow. IllegalTransition when the order is not placed. No-op (no event)
+    when the lines already cost that.
+    """
+    with transaction.atomic():
+        # The checkout first, then the order: the order in which a payment's arrival locks them too.
+        checkout = Checkout.objects.select_for_update(of=("self",)).select_related("payment").get(pk=order.checkout_id)
+        locked = _locked(order)
+        if locked.status != S.PLACED:
+            raise IllegalTransition(
+                _("Only an order awaiting payment can change its price; this one is %(status)s.")
+                % {"status": S(locked.status).label.lower()},
+                status=locked.status,
+            )
+        price = _direct_unit_price(unit_price, locked.currency)
+        lines = list(OrderLine.objects.filter(order=locked))
+        if all(line.unit_price == price for line in lines):
+            return locked
+        subtotal = sum((price * line.quantity for line in lines), Decimal(0))
+        total = subtotal + locked.delivery_cost
+        payment = checkout.payment
+        held = payment is not None and payment.status not in (PaymentStatus.FAILED, PaymentStatus.VOIDED)
+        if held and payment is not None and total > payment.amount:
+            raise OrderInvalid(
+                _("The new price would make the order %(total)s, more than the %(authorised)s authorised.")
+                % {"total": _money(total, locked.currency), "authorised": _money(payment.amount, locked.currency)},
+                code="above_authorised",
+                field="unit_price",
+            )
+        if total > MAX_TOTAL:
+            raise OrderInvalid(_("The new price makes the order too large."), field="unit_price")
+        commission = ledger.commission_for(amount=total, rate=locked.commission_rate, currency=locked.currency)
+        OrderLine.objects.filter(order=locked).update(unit_price=price)
+        Order.objects.filter(pk=locked.pk).update(
+            subtotal=subtotal, total=total, commission=commission, updated_at=timezone.now()
+        )
+        Checkout.objects.filter(pk=checkout.pk).update(total=F("total") + (total - locked.total))
+        OrderEvent.objects.create(
+            order=locked,
+            from_status=S.PLACED,
+            to_status=S.PLACED,
+            actor=None,
+            actor_role=SYSTEM,
+            note=(note or _("New price: %(price)s each") % {"price": _money(price, locked.currency)})[:2000],
+            amount=total,
+        )
+    locked.refresh_from_db()
+    return locked
+
+
+def capture_placed_order(order: Order) -> Order:
+    """Capture the authorised payment of a placed order for exactly ``order.total``; the order becomes paid.
+
+    The payment's signal marks it paid (ledger, notifications) like any payment. Idempotent: an order paid before
+    is returned unchanged. IllegalTransition when the order is neither placed nor paid, or its payment is not
+    authorised. A gateway that does not answer leaves the order placed and the payment "unknown" (reconciled by
+    the periodic task). No lock is held here while the gateway is called.
+    """
+    order.refresh_from_db()
+    if order.paid_at is not None:
+        return order
+    if order.status != S.PLACED:
+        raise IllegalTransition(
+            _("An order that is %(status)s cannot be charged.") % {"status": S(order.status).label.lower()},
+            status=order.status,
+        )
+    payment = selectors.authorised_payment_of(order)
+    if payment is None or payment.status != PaymentStatus.AUTHORIZED:
+        raise IllegalTransition(
+            _("Order %(number)s has no authorised payment to capture.") % {"number": order.number},
+            code="not_authorised",
+        )
+    payment = payments.capture_payment(payment=payment, amount=order.total)
+    # The signal applied it inside the capture's transaction; again is a no-op that covers an unchanged status.
+    apply_payment(payment)
+    order.refresh_from_db()
+    return order
+
+
+def cancel_placed_order(order: Order, *, note: str) -> bool:
+    """The system cancels a placed order (a team failed): its stock returns, ``order_closed_unpaid`` is sent and,
+    after commit, the checkout's authorisation is voided. False when the order was not placed any more; of two
+    concurrent calls only one cancels (and voids)."""
+    with transaction.atomic():
+        Checkout.objects.select_for_update().filter(pk=order.checkout_id).first()
+        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
+        if locked is None or not _close_unpaid(locked, S.CANCELLED, actor=None, role=SYSTEM, note=note):
+            return False
+        payment_id = Checkout.objects.filter(pk=locked.checkout_id).values_list("payment_id", flat=True).first()
+        if payment_id is not None:
+            transaction.on_commit(lambda: _enqueue_void(payment_id))
+    order.status, order.closed_at = locked.status, locked.closed_at
+    return True
+
+
+def refund_price_difference(order: Order, *, amount: Decimal, idempotency_key: str, note: str) -> RefundRecord | None:
+    """The system gives back ``amount`` of a paid order (a team reached a better tier after this member paid).
+
+    No lines and no stock move; the ledger and the operator's commission share go back like any refund, and the
+    order becomes partially refunded with ``note`` as the event's note. The same ``idempotency_key`` returns the
+    same record and never refunds twice (a record left pending by a crash is completed). None when ``amount`` is
+    not more than zero.
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 120:
+        raise RefundInvalid(_("A refund key of 1 to 120 characters is required."), field="idempotency_key")
+    if isinstance(amount, Decimal | int) and not isinstance(amount, bool) and amount <= 0:
+        return None
+    value = to_amount(amount, order.currency, field="amount")
+    if value <= 0:
+        return None
+    existing = RefundRecord.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                locked = _locked(order)
+                # Under the order's lock: a concurrent call with the same key has committed its record by now.
+                existing = RefundRecord.objects.filter(idempotency_key=key).first()
+                if existing is None:
+                    if not states.allowed(locked, S.PARTIALLY_REFUNDED, SYSTEM) and not states.allowed(
+                        locked, S.REFUNDED, SYSTEM
+                    ):
+                        raise IllegalTransition(
+                            _("An order that is %(status)s cannot be refunded.")
+                            % {"status": S(locked.status).label.lower()},
+                            status=locked.status,
+                        )
+                    value, _chosen = _refund_plan(locked, None, value)
+                    record = RefundRecord.objects.create(
+                        order=locked,
+                        amount=value,
+                        reason=clean_text(note, field="note", max_length=2000),
+                        lines={},
+                        restock=False,
+                        role=SYSTEM,
+                        idempotency_key=key,
+                    )
+        except IntegrityError:
+            existing = RefundRecord.objects.get(idempotency_key=key)
+    if existing is not None:
+        if existing.order_id != order.pk:
+            raise RefundInvalid(_("This refund key was used for another order."), field="idempotency_key")
+        if existing.status != RefundRecord.PENDING:
+            return existing
+        record = existing
+    result = complete_refund(record)
+    order.refresh_from_db()
+    return result
 
 
 # --- guest orders ---------------------------------------------------------------------

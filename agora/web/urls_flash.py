@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from agora.web.dashboard import flash as dashboard_flash
+from agora.web.views import flash
+
+_shop = "dashboard/s/<slug:slug>/flash-deals/"
+
+urlpatterns: list[URLPattern] = [
+    path("deals/", flash.deals, name="deals"),
+    path("deals/flash/<int:deal_id>/buy/", flash.flash_buy, name="flash_buy"),
+    path(_shop, dashboard_flash.flash_deals, name="flash_dashboard"),
+    path(_shop + "<int:deal_id>/end/", dashboard_flash.flash_deal_end, name="flash_deal_end"),
+]

@@ -49,3 +49,29 @@ def delivery_days(min_days: int | None, max_days: int | None) -> str:
     if min_days is None or min_days == max_days:
         return ngettext("%(count)d day", "%(count)d days", max_days) % {"count": max_days}
     return gettext("%(min)d–%(max)d days") % {"min": min_days, "max": max_days}
+
+
+@register.filter
+def payment_authorised(order: object) -> bool:
+    """Whether a placed deal order's payment is authorised and waits to be captured (a team not complete yet).
+
+    Reads ``order.checkout.payment``: select them with the order (the orders selectors do)."""
+    from agora.orders.models import Order, OrderStatus
+    from agora.payments.models import PaymentStatus
+
+    if not isinstance(order, Order) or order.status != OrderStatus.PLACED:
+        return False
+    checkout = order.checkout
+    payment = checkout.payment if checkout.authorise_only else None
+    return payment is not None and payment.status == PaymentStatus.AUTHORIZED
+
+
+@register.filter
+def order_status_for(order: object) -> str:
+    """The status of ``order`` as words for its buyer: "Payment authorised" instead of "awaiting payment" while a
+    deal's payment waits to be captured."""
+    from django.utils.translation import gettext
+
+    if payment_authorised(order):
+        return gettext("Payment authorised")
+    return order_status(getattr(order, "status", ""))

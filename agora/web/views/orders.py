@@ -10,11 +10,15 @@ HTMX requests get the fragment they replace, plain posts a redirect or the whole
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agora.accounts.models import User
+from agora.catalog.models import Variant
 from agora.core.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
 from agora.idempotency.errors import IdempotencyKeyReused
 from agora.idempotency.services import fingerprint_of, run_idempotent
@@ -33,12 +38,13 @@ from agora.orders.errors import CartItemNotFound, OrderNotFound
 from agora.orders.models import Cart, Checkout, Order, OrderStatus
 from agora.orders.selectors import CART_SESSION_KEY
 from agora.payments.models import PaymentStatus
-from agora.shipping.selectors import country_name
+from agora.shipping.selectors import DeliveryQuote, country_name, delivery_options
 from agora.web.views.common import paginate, safe_next
 from agora.web.views.orders_forms import (
     ADDRESS_FIELDS,
     WHOLE_NUMBER,
     CheckoutForm,
+    DirectCheckoutForm,
     PayAgainForm,
     ReasonForm,
     delivery_choices,
@@ -390,13 +396,16 @@ def _checkout_for(request: HttpRequest, public_id: str) -> Checkout:
 
 def _checkout_state(checkout_obj: Checkout, *, confirmed: bool = False) -> str:
     """How far the checkout got: "paid"; "action" (Stripe: the shopper confirms the card on this page); "pending"
-    (the gateway's answer is not known yet); "failed" (pay again while the stock is reserved); or "closed"
+    (the gateway's answer is not known yet); "authorised" (a deal: the payment is held and captured when the team
+    completes; nothing to do, no paying again); "failed" (pay again while the stock is reserved); or "closed"
     (cancelled or expired, nothing charged)."""
     orders = list(checkout_obj.orders.all())  # type: ignore[attr-defined]
     if any(o.status == OrderStatus.PLACED for o in orders):
         payment = checkout_obj.payment
         if payment is None:
             return "failed"
+        if checkout_obj.authorise_only and payment.status == PaymentStatus.AUTHORIZED:
+            return "authorised"
         if payment.status == PaymentStatus.REQUIRES_ACTION and not confirmed:
             return "action" if payment.client_secret and settings.STRIPE_PUBLISHABLE_KEY else "pending"
         if payment.status in (
@@ -613,3 +622,175 @@ def guest_order(request: HttpRequest, token: str, number: str) -> HttpResponse:
     order_obj = match[0]
     order_obj.checkout = checkout_obj
     return _render_order(request, order_obj, guest_link=reverse("web:order_claim", kwargs={"token": token}))
+
+
+# --- one item bought outside the cart (deals) ---------------------------------------------
+@dataclass
+class DirectSummary:
+    """What the direct checkout page shows on its right: the item at its price, the delivery and the total."""
+
+    variant: Variant
+    quantity: int
+    unit_price: Decimal
+    currency: str
+    country: str = ""
+    options: list[DeliveryQuote] = field(default_factory=list)
+    delivery: DeliveryQuote | None = None
+    delivery_error: str = ""
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + (self.delivery.cost if self.delivery is not None else Decimal(0))
+
+
+def _direct_summary(
+    variant: Variant, quantity: int, unit_price: Decimal, country: str, method_id: int | None
+) -> DirectSummary:
+    shop = variant.product.shop
+    summary = DirectSummary(variant=variant, quantity=quantity, unit_price=unit_price, currency=shop.currency)
+    code = (country or "").strip().upper()[:2]
+    if not code:
+        return summary
+    summary.country = code
+    try:
+        summary.options = delivery_options(shop=shop, country=code, subtotal=summary.subtotal)
+    except DomainError as exc:
+        summary.delivery_error = exc.message
+        return summary
+    if not summary.options:
+        summary.delivery_error = _("%(shop)s does not deliver to %(country)s.") % {
+            "shop": shop.name,
+            "country": country_name(code),
+        }
+        return summary
+    match = [o for o in summary.options if o.method_id == method_id]
+    summary.delivery = match[0] if match else min(summary.options, key=lambda o: (o.cost, o.max_days, o.method_id))
+    return summary
+
+
+def render_direct_checkout(
+    request: HttpRequest,
+    *,
+    variant: Variant,
+    quantity: int,
+    unit_price: Decimal,
+    heading: str,
+    note: str = "",
+    place: Callable[[dict[str, str], str, int | None], Checkout],
+    done_url: Callable[[Checkout], str] | None = None,
+    extra_fields: dict[str, str] | None = None,
+) -> HttpResponse:
+    """The checkout page of one item bought outside the cart (a team or flash deal), for the deal's own view.
+
+    Sign-in required. GET: the form (address, delivery of the variant's shop for the chosen country, payment) and
+    the summary (item × quantity at ``unit_price`` + delivery = total, and ``note``). POST ``action=place``:
+    ``place(address, payment_method, delivery_method_id)`` runs once per form (its idempotency key), then a
+    redirect to ``done_url(checkout)`` (default: the checkout's confirmation page). A DomainError shows the form
+    again with its message and status. Any other POST recomputes the summary (HTMX: the summary alone).
+    ``extra_fields`` are hidden inputs sent back with the form (the deal, the team code...).
+    """
+    user = _user(request)
+    if user is None:
+        return redirect_to_login(request.get_full_path())
+    shop = variant.product.shop
+    status = 200
+    if request.method == "POST":
+        form = DirectCheckoutForm(request.POST)
+        if request.POST.get("action") == "place":
+            placed = _place_direct(request, user, form, place)
+            if isinstance(placed, Checkout):
+                request.session[ADDRESS_SESSION_KEY] = form.address()
+                if done_url is not None:
+                    return redirect(done_url(placed))
+                return redirect("web:checkout_done", public_id=placed.public_id)
+            status = placed
+        else:
+            form.is_valid()  # to show the values back; errors are only shown when placing
+            form.errors.clear()
+    else:
+        initial: dict[str, Any] = {
+            k: v
+            for k, v in (request.session.get(ADDRESS_SESSION_KEY) or {}).items()
+            if k in ADDRESS_FIELDS and isinstance(v, str)
+        }
+        # Most shoppers buy from shops of their own country; they can change it.
+        initial.setdefault("country", str(shop.country.code or ""))
+        if not initial.get("name"):
+            initial["name"] = user.display_name or ""
+        if request.GET.get("country"):
+            initial["country"] = request.GET["country"][:2].upper()
+        initial["idempotency_key"] = new_idempotency_key()
+        form = DirectCheckoutForm(initial=initial)
+    source = request.POST if request.method == "POST" else request.GET
+    method = str(source.get("delivery_method") or "")
+    summary = _direct_summary(
+        variant,
+        quantity,
+        unit_price,
+        str(form["country"].value() or ""),
+        int(method) if WHOLE_NUMBER.fullmatch(method) else None,
+    )
+    context = {
+        "form": form,
+        "summary": summary,
+        "heading": heading,
+        "note": note,
+        "country_name": country_name(summary.country) if summary.country else "",
+        "payment_options": form.options,
+        "extra_fields": sorted((extra_fields or {}).items()),
+        "action_url": request.get_full_path(),
+    }
+    if _htmx(request) and request.method == "POST" and request.POST.get("action") != "place":
+        return render(request, "web/orders/_direct_checkout_summary.html", context)
+    return render(request, "web/orders/direct_checkout.html", context, status=status)
+
+
+def _place_direct(
+    request: HttpRequest,
+    user: User,
+    form: DirectCheckoutForm,
+    place: Callable[[dict[str, str], str, int | None], Checkout],
+) -> Checkout | int:
+    """Place once per form key; the checkout, or the HTTP status of the refusal (the form then says why)."""
+    if not form.is_valid():
+        return 422
+    address, method, delivery_id = form.address(), form.cleaned_data["payment_method"], form.delivery_method_id()
+    payload = {"address": address, "payment_method": method, "delivery_method": delivery_id}
+
+    def work() -> tuple[int, Any]:
+        return 201, {"checkout": place(address, method, delivery_id).public_id}
+
+    try:
+        result = run_idempotent(
+            scope=f"user:{user.pk}",
+            key=form.cleaned_data["idempotency_key"],
+            fingerprint=fingerprint_of(method="POST", path=request.path, payload=payload),
+            work=work,
+        )
+        status, body = result.status, result.body
+    except IdempotencyKeyReused:
+        status, body = 422, {"detail": _("You already placed an order from this page. Check your orders first.")}
+    except DomainError as exc:
+        if _refused(exc):
+            raise
+        status, body = exc.status, exc.as_dict()
+    if status < 400:
+        checkout_obj = Checkout.objects.filter(public_id=body["checkout"]).first()
+        if checkout_obj is not None:
+            return checkout_obj
+        status, body = 404, {"detail": _("The order could not be found. Check your orders.")}
+    # A new key for the next try: this one is spent on the refusal.
+    data = request.POST.copy()
+    data["idempotency_key"] = new_idempotency_key()
+    form.data = data
+    message, name = str(body.get("detail") or _("The order could not be placed.")), str(body.get("field") or "")
+    name = name.removeprefix("address.")
+    if name in form.fields and name != "idempotency_key":
+        form.add_error(name, message)
+    else:
+        form.add_error(None, message)
+    return status

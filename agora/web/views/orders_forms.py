@@ -120,3 +120,18 @@ class PayAgainForm(forms.Form):
         self.fields["payment_method"].choices = [(o.code, o.label) for o in self.options]  # type: ignore[attr-defined]
         if self.options and not self.initial.get("payment_method"):
             self.initial["payment_method"] = self.options[0].code
+
+
+class DirectCheckoutForm(CheckoutForm):
+    """Checkout of one item outside the cart (a deal): address, payment and one delivery method. Signed-in only."""
+
+    delivery_method = forms.RegexField(regex=r"^[0-9]{1,18}$", required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["guest"] = False
+        super().__init__(*args, **kwargs)
+        del self.fields["currency"]
+
+    def delivery_method_id(self) -> int | None:
+        value = self.cleaned_data.get("delivery_method") or ""
+        return int(value) if value else None
