@@ -135,7 +135,7 @@ def test_the_same_seed_gives_the_same_data():
     # Orders and the ledger protect the shops they record (money records never vanish with a shop): them first.
     from django.apps import apps
 
-    for label in ("orders.Order", "ledger.LedgerTransaction"):
+    for label in ("groupbuy.TeamMember", "groupbuy.Team", "orders.Order", "ledger.LedgerTransaction"):
         apps.get_model(label).objects.all().delete()
     Shop.objects.all().delete()
     User.objects.all().delete()
