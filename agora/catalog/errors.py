@@ -27,3 +27,9 @@ class ProductSlugTaken(Conflict):
 
 class CannotPublish(ValidationFailed):
     code = "cannot_publish"
+
+
+class ProductInUse(Conflict):
+    """Records that must outlive the product point at it (teams of a group deal): it can only be unpublished."""
+
+    code = "product_in_use"

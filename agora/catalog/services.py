@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models.deletion import ProtectedError
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -18,6 +19,7 @@ from agora.catalog.errors import (
     CannotPublish,
     CategoryNotFound,
     ProductInvalid,
+    ProductInUse,
     ProductNotFound,
     ProductSlugTaken,
     SkuTaken,
@@ -204,8 +206,14 @@ def update_product(
 def delete_product(*, actor: User, product: Product) -> None:
     require(actor, product.shop, ShopAction.MANAGE_PRODUCTS)
     images = list(product.images.all())  # type: ignore[attr-defined]
-    with transaction.atomic():
-        product.delete()
+    try:
+        with transaction.atomic():
+            product.delete()
+    except ProtectedError:
+        raise ProductInUse(
+            _("%(title)s has team purchases on record, so it cannot be deleted. Unpublish it instead.")
+            % {"title": product.title}
+        ) from None
 
     def _cleanup() -> None:
         for image in images:

@@ -23,7 +23,7 @@ from agora.groupbuy.schemas import (
     GroupDealIn,
     GroupDealOut,
     GroupDealPatchIn,
-    MembershipOut,
+    TeamMembershipOut,
     StaffGroupDealOut,
     StatsFilters,
     TeamJoinIn,
@@ -64,7 +64,7 @@ def _placed(request: HttpRequest, member: TeamMember) -> dict[str, Any]:
         "team": TeamOut.from_orm(selectors.team_view(team, viewer=member.user), context=context).model_dump(
             mode="json"
         ),
-        "membership": MembershipOut.from_orm(member, context=context).model_dump(mode="json"),
+        "membership": TeamMembershipOut.from_orm(member, context=context).model_dump(mode="json"),
         "order_number": order.number if order is not None else None,
         "checkout_id": checkout.public_id if checkout is not None else None,
         "payment_status": payment.status if payment is not None else None,
@@ -145,7 +145,7 @@ def join_team(request: HttpRequest, code: Text, payload: TeamJoinIn) -> HttpResp
     return idempotent_api_call(request, payload=payload, work=work)
 
 
-@router.get("me/teams", response=responses({200: list[MembershipOut]}))
+@router.get("me/teams", response=responses({200: list[TeamMembershipOut]}))
 @paginate(PagePagination)
 def my_teams(request: HttpRequest) -> Any:
     """Your team memberships, newest first (those you left too, with why)."""

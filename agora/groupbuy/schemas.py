@@ -251,7 +251,7 @@ class TeamOut(Schema):
         return obj.viewer_member is not None
 
 
-class MembershipOut(Schema):
+class TeamMembershipOut(Schema):
     team_code: str
     team_status: str
     team_url: str
@@ -309,7 +309,7 @@ class TeamPlacedOut(Schema):
     """What starting or joining a team answers: the team, your place in it, and your order."""
 
     team: TeamOut
-    membership: MembershipOut
+    membership: TeamMembershipOut
     order_number: str | None
     checkout_id: str | None
     payment_status: str | None = Field(

@@ -40,8 +40,10 @@ from agora.accounts.tests.factories import UserFactory
 from agora.api.tests.test_fuzz import _keep_the_test_connection  # noqa: F401  (autouse fixture)
 from agora.catalog import services as catalog
 from agora.catalog.tests.factories import CategoryFactory
+from agora.groupbuy.tests.factories import group_deal, start
 from agora.notifications.services import notify
 from agora.orders.tests.factories import buy, cart_with, selling_shop, variant_for_sale
+from agora.promotions.tests.factories import flash_deal
 from agora.shipping.models import DeliveryMethod
 from agora.shops import services as shops
 from agora.shops.models import Membership, Role
@@ -72,6 +74,7 @@ FUZZ = settings(
 WORLD_PARAMETERS = (
     "slug", "username", "product_id", "image_id", "variant_id", "zone_id", "method_id", "user_id", "invitation_id",
     "token", "token_id", "public_id", "number", "notification_id", "post_id", "comment_id", "code", "poll_id", "tag",
+    "deal_id", "flash_deal_id",
 )  # fmt: skip
 
 
@@ -155,6 +158,11 @@ def _build_world() -> World:
     spare, _raw = issue_token(user=me, name="spare")
     _token, raw = issue_token(user=me, name="fuzz")
 
+    # Team purchases and flash deals: a deal of mine with an open team of someone else's, and a flash deal.
+    team_deal = group_deal(shop=shop, owner=me, variant=mine[1], stock=50, stock_allotted=20, max_members=3)
+    team = start(team_deal, friend).team
+    flash = flash_deal(shop=shop, owner=me, variant=mine[1], deal_price="5.00", quantity=20, per_user_limit=5)
+
     assert bought.payment is not None
     world = World(
         token=raw,
@@ -178,10 +186,13 @@ def _build_world() -> World:
             "code": [share.code],
             "poll_id": [poll_post.poll.pk],
             "tag": ["linen"],
+            "deal_id": [team_deal.pk],
+            "flash_deal_id": [flash.pk],
         },
         by_path={
             ("/api/v1/payments/", "public_id"): [bought.payment.public_id],
             ("/api/v1/shops/{slug}/orders/", "number"): [sold.orders.get().number],
+            ("/api/v1/teams/", "code"): [team.code],
         },
     )
     assert set(world.params) == set(WORLD_PARAMETERS)
