@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models.deletion import ProtectedError
 from django.db.models import F, Max
+from django.db.models.deletion import ProtectedError
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import slugify
@@ -18,8 +18,8 @@ from agora.accounts.models import User
 from agora.catalog.errors import (
     CannotPublish,
     CategoryNotFound,
-    ProductInvalid,
     ProductInUse,
+    ProductInvalid,
     ProductNotFound,
     ProductSlugTaken,
     SkuTaken,

@@ -23,10 +23,10 @@ from agora.groupbuy.schemas import (
     GroupDealIn,
     GroupDealOut,
     GroupDealPatchIn,
-    TeamMembershipOut,
     StaffGroupDealOut,
     StatsFilters,
     TeamJoinIn,
+    TeamMembershipOut,
     TeamOut,
     TeamPlacedOut,
 )

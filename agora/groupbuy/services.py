@@ -1051,7 +1051,7 @@ def _refund_difference(member_id: int) -> None:
             return
         if member.charged_price <= price:
             return
-        payment = Payment.objects.select_for_update().filter(pk=order.payment_id).first()
+        payment = Payment.objects.select_for_update().filter(pk=order.payment_id or 0).first()
         order.refresh_from_db()
         left = order.total - order.refunded_amount
         amount = min((member.charged_price - price) * member.quantity, left)
@@ -1213,6 +1213,7 @@ def release_stragglers() -> int:
     released = 0
     team_ids = list(
         TeamMember.objects.filter(team__status__in=[T.FAILED, T.CANCELLED], status__in=HOLDING)
+        .order_by("team_id")
         .values_list("team_id", flat=True)
         .distinct()[: int(settings.AGORA_TEAM_SWEEP_BATCH)]
     )
@@ -1228,6 +1229,7 @@ def settle_stragglers() -> int:
         .filter(
             Q(status__in=[M.AUTHORISED, M.CAPTURING]) | Q(status=M.CAPTURED, charged_price__gt=F("team__unit_price"))
         )
+        .order_by("team_id")
         .values_list("team_id", flat=True)
         .distinct()[: int(settings.AGORA_TEAM_SWEEP_BATCH)]
     )

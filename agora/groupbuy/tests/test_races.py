@@ -6,13 +6,14 @@ would pass trivially, so they are skipped there (ADR 0001).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from agora.accounts.tests.factories import UserFactory
@@ -36,7 +37,20 @@ pytestmark = [
 ]
 
 M, T = MemberStatus, TeamStatus
-HELD = (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+@pytest.fixture(autouse=True)
+def patient_pool() -> Iterator[None]:
+    """A hundred threads share the process's pool of connections (20 by default): a join that completes a team
+    also charges its members, so the last threads may wait longer for a connection than the pool's usual 10 s on
+    a busy machine. Waiting is not what these tests are about."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        yield
+        return
+    before, pool.timeout = pool.timeout, 60.0
+    yield
+    pool.timeout = before
 
 
 def test_a_hundred_joins_on_ten_teams_of_four() -> None:
