@@ -864,6 +864,7 @@ def confirm_member(member_id: int) -> TeamMember:
                         url,
                         {"name": name, "code": code, "count": len(counted)},
                         actor_id=member.user_id,
+                        email=True,
                     )
                 )
             if just_succeeded:
@@ -889,6 +890,7 @@ def confirm_member(member_id: int) -> TeamMember:
                         gettext_noop("Share the link: one more person and the team is complete."),
                         url,
                         {"code": code},
+                        email=True,
                         dedupe=f"team_last_place:{team.pk}",
                     )
                 )
