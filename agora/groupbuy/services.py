@@ -1153,15 +1153,14 @@ def expire_due_teams(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     batch = int(settings.AGORA_TEAM_SWEEP_BATCH)
     failed = 0
-    seen: set[int] = set()
+    last = 0
     while True:
-        ids = list(
-            Team.objects.filter(_due(now)).exclude(pk__in=seen).order_by("pk").values_list("pk", flat=True)[:batch]
-        )
+        # Keyset pages: a team skipped because another run holds it is that run's (or the next sweep's).
+        ids = list(Team.objects.filter(_due(now), pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
         if not ids:
             break
+        last = ids[-1]
         for team_id in ids:
-            seen.add(team_id)
             with transaction.atomic():
                 team = (
                     Team.objects.select_for_update(skip_locked=True, no_key=True)
