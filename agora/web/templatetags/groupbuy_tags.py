@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from agora.catalog.models import Product
 from agora.catalog.schemas import money_str
@@ -71,11 +71,11 @@ def team_deal_photo(deal: GroupDeal) -> Any:
 def team_status_label(value: str) -> str:
     """A team status in a word or two: "open" -> "Open"."""
     labels: dict[str, str] = {
-        TeamStatus.OPEN: _("Open"),
-        TeamStatus.SUCCEEDED: _("Succeeded"),
-        TeamStatus.FAILED: _("Failed"),
-        TeamStatus.PENDING: _("Starting"),
-        TeamStatus.CANCELLED: _("Cancelled"),
+        TeamStatus.OPEN: pgettext("team status", "Open"),
+        TeamStatus.SUCCEEDED: pgettext("team status", "Succeeded"),
+        TeamStatus.FAILED: pgettext("team status", "Failed"),
+        TeamStatus.PENDING: pgettext("team status", "Starting"),
+        TeamStatus.CANCELLED: pgettext("team status", "Cancelled"),
     }
     return str(labels.get(value, value))
 
