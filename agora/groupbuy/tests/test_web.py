@@ -162,6 +162,8 @@ def test_my_teams_lists_memberships_within_budget(django_assert_max_num_queries)
     with django_assert_max_num_queries(9):
         page = client.get(reverse("web:my_teams"))
     assert page.status_code == 200 and page.content.decode().count("data-team-code=") == 3
+    # Reachable from the account menu on every page.
+    assert f'href="{reverse("web:my_teams")}"' in client.get("/").content.decode()
     assert Client().get(reverse("web:my_teams")).status_code == 302
 
 
