@@ -13,13 +13,14 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
-from agora.core.errors import DomainError
+from agora.core.errors import RETRY_AFTER_SECONDS, DomainError, busy_message
 
 logger = logging.getLogger("agora.api")
 
@@ -135,6 +136,15 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(SuspiciousOperation)
     def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
         return respond(request, error_body(_("The request was refused."), "bad_request"), 400)
+
+    @api.exception_handler(OperationalError)
+    def busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+        # No database connection free in time (a burst queued on the same rows), a deadlock victim, SQLite busy:
+        # the transaction was rolled back, so the client may simply try again.
+        logger.warning("api_database_busy", extra={"path": request.path, "method": request.method, "error": str(exc)})
+        response = respond(request, error_body(busy_message(), "busy"), 503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

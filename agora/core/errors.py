@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     """A rule of the domain said no. ``status`` is the HTTP status it maps to."""
@@ -55,3 +57,14 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+# The database could not serve in time (no free pooled connection during a burst, a deadlock victim, SQLite busy):
+# the transaction was rolled back, so the API and the web answer 503 with this hint rather than a 500.
+RETRY_AFTER_SECONDS = 2
+
+
+def busy_message() -> str:
+    return _(
+        "We are very busy right now and could not finish your request; nothing was changed. Try again in a moment."
+    )

@@ -92,6 +92,9 @@ def notify_order_event(event_id: int) -> None:
     if event is None or event.to_status not in BUYER_TITLES:
         return
     order = event.order
+    if order.checkout.purpose == "team" and event.to_status in (S.CANCELLED, S.EXPIRED):
+        # The team tells its members itself (failed, left, not charged): one message, not two.
+        return
     buyer = order.buyer
     language = buyer.language if buyer is not None else settings.LANGUAGE_CODE
     with translation.override(language):

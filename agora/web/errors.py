@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 
-from agora.core.errors import DomainError, NotAuthenticated
+from agora.core.errors import RETRY_AFTER_SECONDS, DomainError, NotAuthenticated, busy_message
+
+logger = logging.getLogger("agora.web")
 
 
 def apply_domain_error(form: forms.BaseForm, exc: DomainError) -> None:
@@ -28,7 +32,17 @@ class DomainErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
+        if request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, OperationalError):
+            # Rolled back (no free database connection in time, a deadlock victim): the visitor may retry.
+            logger.warning("web_database_busy", extra={"path": request.path, "error": str(exception)})
+            response = render(
+                request, "web/error.html", {"status": 503, "message": busy_message(), "code": "busy"}, status=503
+            )
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        if not isinstance(exception, DomainError):
             return None
         if isinstance(exception, NotAuthenticated):
             from django.contrib.auth.views import redirect_to_login

@@ -183,6 +183,8 @@ def test_a_team_that_does_not_fill_fails_and_releases_everything(commit: Any, ba
         assert m.status == M.RELEASED and m.released_at is not None
         assert m.order is not None and m.order.status == OrderStatus.CANCELLED
         assert kinds(m.user).count("team_failed") == 1
+        # The team's message says it all: no second "order cancelled" notice for the same event.
+        assert "order.cancelled" not in kinds(m.user)
     assert set(Payment.objects.values_list("status", flat=True)) == {PaymentStatus.VOIDED}
     for payment in Payment.objects.all():
         assert PaymentEvent.objects.filter(payment=payment, status=PaymentStatus.VOIDED).count() == 1
