@@ -368,7 +368,8 @@ def run(base_url: str, plan: dict[str, Any], settings: Settings, *, server_pgid:
     timeout = max(settings.timeout, MIN_TIMEOUT)
     joins = BurstResult(
         target=Target("POST /api/v1/teams/{code}/join", ["/api/v1/teams/-/join"], method="POST"),
-        expected=frozenset({201, 409}),
+        # 503 is the server shedding a burst it cannot queue in time (Retry-After; nothing written): counted apart.
+        expected=frozenset({201, 409, 503}),
     )
     ceiling = BurstResult(target=Target("/healthz (same burst)", ["/healthz"]), expected=frozenset({200}))
     outcome: dict[str, int] = {}
@@ -405,10 +406,12 @@ def run(base_url: str, plan: dict[str, Any], settings: Settings, *, server_pgid:
     completed = sum(c.completed for c in checks)
     at_once = plan["lanes"] or joiners
     refused_all = sum(n for k, n in outcome.items() if k.startswith("409"))
+    shed = sum(n for k, n in outcome.items() if k.startswith("503"))
     joins.target = replace(
         joins.target,
         name=f"POST /api/v1/teams/{{code}}/join ({at_once:,} at once, {teams} teams)",
-        note=f"accepted {accepted_all:,}, refused {refused_all:,} (409 team full), over capacity {over}, "
+        note=f"accepted {accepted_all:,}, refused {refused_all:,} (409 team full), shed {shed:,} (503 busy), "
+        f"over capacity {over}, "
         f"teams completed {completed:,} of {teams * rounds:,}; attempts/s = req/s",
     )
     ceiling.target = replace(ceiling.target, note=f"ceiling: {joiners:,} requests, {at_once:,} at once, no database")
