@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -923,6 +923,10 @@ def _enqueue_settle(team_id: int) -> None:
     except (OSError, KombuError):
         # The broker is away: the sweep settles teams left with authorised members.
         logger.warning("groupbuy: could not enqueue the settlement of team %s", team_id, exc_info=True)
+    except DatabaseError:
+        # Run in-process (no worker) and beaten by a concurrent settlement (a deadlock victim, no free connection):
+        # every step is idempotent and the sweep finishes it. The member's join itself is committed and stands.
+        logger.warning("groupbuy: the settlement of team %s is left to the sweep", team_id, exc_info=True)
 
 
 def member_ids_for_payment(payment: Payment) -> list[int]:
@@ -1041,9 +1045,10 @@ def _settle_member(member_id: int, *, reprice: bool = True) -> None:
 def _refund_difference(member_id: int) -> None:
     """A member charged more than the team's price now (a tier was reached later) gets the difference back.
 
-    Two settlements of the team may run at once and see different tier prices: the member's row lock makes them
-    take turns, so the second one refunds only what the first did not (never 15→13 and 15→12 both). The
-    payment is locked before the order, the order in which orders and payments lock them too.
+    In one short transaction, under the member's row lock, the refund is written down (pending, keyed per member
+    and price) and the member's charged price lowered: two settlements seeing different tier prices take turns,
+    so the second one refunds only what the first did not (never 15→13 and 15→12 both). The gateway is called
+    after the commit, with no lock held; a refund left pending is completed by the orders' periodic task.
     """
     with transaction.atomic():
         member = TeamMember.objects.select_for_update(of=("self",)).select_related("order").get(pk=member_id)
@@ -1053,27 +1058,31 @@ def _refund_difference(member_id: int) -> None:
             return
         if member.charged_price <= price:
             return
-        payment = Payment.objects.select_for_update().filter(pk=order.payment_id or 0).first()
         order.refresh_from_db()
         left = order.total - order.refunded_amount
         amount = min((member.charged_price - price) * member.quantity, left)
-        if payment is not None and amount > 0 and order.status not in (OrderStatus.REFUNDED, OrderStatus.RETURNED):
+        record = None
+        if amount > 0 and order.status not in (OrderStatus.REFUNDED, OrderStatus.RETURNED):
             try:
-                record = orders.refund_price_difference(
+                record = orders.prepare_price_difference_refund(
                     order,
                     amount=amount,
                     idempotency_key=f"team-tier:{member.pk}:{price}",
                     note=_("Your team reached a lower price: %(price)s each") % {"price": _money(price, currency)},
                 )
             except DomainError as exc:
-                logger.warning("groupbuy: tier refund of member %s failed: %s", member.pk, exc.message)
-                return
-            if record is not None and record.status != RefundRecord.DONE:
-                # Pending at the gateway (the sweep asks again) or refused (left for the operator, logged).
-                if record.status == RefundRecord.FAILED:
-                    logger.error("groupbuy: tier refund of member %s was refused by the gateway", member.pk)
+                logger.warning("groupbuy: tier refund of member %s was refused: %s", member.pk, exc.message)
                 return
         TeamMember.objects.filter(pk=member.pk, charged_price=member.charged_price).update(charged_price=price)
+    if record is not None and record.status == RefundRecord.PENDING:
+        try:
+            done = orders.complete_refund(record)
+        except DomainError as exc:
+            # Refused by the gateway (left for the operator, logged); a pending one is retried by orders' task.
+            logger.error("groupbuy: tier refund of member %s failed: %s", member.pk, exc.message)
+            return
+        if done.status == RefundRecord.FAILED:
+            logger.error("groupbuy: tier refund of member %s was refused by the gateway", member.pk)
 
 
 def settle_team(team_id: int) -> None:

@@ -1801,13 +1801,15 @@ def cancel_placed_order(order: Order, *, note: str) -> bool:
     return True
 
 
-def refund_price_difference(order: Order, *, amount: Decimal, idempotency_key: str, note: str) -> RefundRecord | None:
-    """The system gives back ``amount`` of a paid order (a team reached a better tier after this member paid).
+def prepare_price_difference_refund(
+    order: Order, *, amount: Decimal, idempotency_key: str, note: str
+) -> RefundRecord | None:
+    """Write down (pending) that ``amount`` of a paid order is to be given back, once per ``idempotency_key``.
 
-    No lines and no stock move; the ledger and the operator's commission share go back like any refund, and the
-    order becomes partially refunded with ``note`` as the event's note. The same ``idempotency_key`` returns the
-    same record and never refunds twice (a record left pending by a crash is completed). None when ``amount`` is
-    not more than zero.
+    Nothing is sent to the gateway: call it inside the caller's transaction (so that the caller's own bookkeeping
+    commits with the record), then ``complete_refund(record)`` after the commit; a record left pending by a crash is
+    completed by the periodic task. Returns the existing record for a key used before, None when ``amount`` is not
+    more than zero.
     """
     key = (idempotency_key or "").strip()
     if not key or len(key) > 120:
@@ -1834,7 +1836,7 @@ def refund_price_difference(order: Order, *, amount: Decimal, idempotency_key: s
                             status=locked.status,
                         )
                     value, _chosen = _refund_plan(locked, None, value)
-                    record = RefundRecord.objects.create(
+                    return RefundRecord.objects.create(
                         order=locked,
                         amount=value,
                         reason=clean_text(note, field="note", max_length=2000),
@@ -1845,12 +1847,23 @@ def refund_price_difference(order: Order, *, amount: Decimal, idempotency_key: s
                     )
         except IntegrityError:
             existing = RefundRecord.objects.get(idempotency_key=key)
-    if existing is not None:
-        if existing.order_id != order.pk:
-            raise RefundInvalid(_("This refund key was used for another order."), field="idempotency_key")
-        if existing.status != RefundRecord.PENDING:
-            return existing
-        record = existing
+    assert existing is not None
+    if existing.order_id != order.pk:
+        raise RefundInvalid(_("This refund key was used for another order."), field="idempotency_key")
+    return existing
+
+
+def refund_price_difference(order: Order, *, amount: Decimal, idempotency_key: str, note: str) -> RefundRecord | None:
+    """The system gives back ``amount`` of a paid order (a team reached a better tier after this member paid).
+
+    No lines and no stock move; the ledger and the operator's commission share go back like any refund, and the
+    order becomes partially refunded with ``note`` as the event's note. The same ``idempotency_key`` returns the
+    same record and never refunds twice (a record left pending by a crash is completed). None when ``amount`` is
+    not more than zero. Call it outside any transaction (the gateway is called).
+    """
+    record = prepare_price_difference_refund(order, amount=amount, idempotency_key=idempotency_key, note=note)
+    if record is None or record.status != RefundRecord.PENDING:
+        return record
     result = complete_refund(record)
     order.refresh_from_db()
     return result
