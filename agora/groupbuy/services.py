@@ -40,6 +40,7 @@ from agora.accounts.models import User
 from agora.catalog.models import Product, Variant
 from agora.core.errors import DomainError, NotAuthenticated, ValidationFailed
 from agora.core.money import format_money, to_amount
+from agora.core.numbers import whole_number
 from agora.groupbuy.errors import (
     AlreadyInTeam,
     DealInvalid,
@@ -107,16 +108,7 @@ def team_url(team: Team) -> str:
 
 
 def _whole(value: object, *, field: str, low: int, high: int, what: str) -> int:
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DealInvalid(_("%(what)s must be a whole number.") % {"what": what}, field=field)
-    if not low <= value <= high:
-        raise DealInvalid(
-            _("%(what)s must be between %(low)d and %(high)d.") % {"what": what, "low": low, "high": high},
-            field=field,
-        )
-    return value
+    return whole_number(value, field=field, low=low, high=high, what=what, error=DealInvalid)
 
 
 def _price(value: object, currency: str, *, field: str) -> Decimal:

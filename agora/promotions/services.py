@@ -22,6 +22,7 @@ from agora.accounts.models import User
 from agora.catalog.models import Variant
 from agora.core.errors import NotAuthenticated
 from agora.core.money import format_money, to_amount
+from agora.core.numbers import whole_number
 from agora.orders import services as orders_services
 from agora.orders.models import Checkout, Order
 from agora.promotions import selectors
@@ -42,17 +43,7 @@ _UNSET: Any = object()
 
 # --- validation ------------------------------------------------------------------------
 def _whole(value: object, *, field: str, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-            value = int(value.strip())
-        else:
-            raise FlashDealInvalid(_("%(what)s must be a whole number.") % {"what": what}, field=field)
-    if not low <= value <= high:
-        raise FlashDealInvalid(
-            _("%(what)s must be between %(low)d and %(high)d.") % {"what": what, "low": low, "high": high},
-            field=field,
-        )
-    return value
+    return whole_number(value, field=field, low=low, high=high, what=what, error=FlashDealInvalid)
 
 
 def _moment(value: object, *, field: str) -> datetime:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from agora.accounts.services import issue_token
 from agora.accounts.tests.factories import UserFactory
 from agora.groupbuy.models import GroupDeal, Team, TeamMember, TeamStatus
-from agora.groupbuy.tests.web_factories import ADDRESS, CARD, group_deal, join, start, team_of
+from agora.groupbuy.tests.factories import ADDRESS, CARD, group_deal, join, start, team_of
 from agora.orders.models import Order
 from agora.orders.tests.factories import selling_shop, variant_for_sale
 from agora.payments.models import Payment

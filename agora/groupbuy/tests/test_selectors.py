@@ -15,7 +15,7 @@ from agora.core.errors import NotAuthenticated
 from agora.groupbuy import selectors, services
 from agora.groupbuy.errors import DealForbidden, DealNotFound, TeamNotFound
 from agora.groupbuy.models import GroupDeal, Team, TeamStatus
-from agora.groupbuy.tests.web_factories import group_deal, join, start, team_of
+from agora.groupbuy.tests.factories import group_deal, join, start, team_of
 from agora.ledger.selectors import ledger_is_balanced
 from agora.orders.errors import PaymentDeclined
 from agora.orders.tests.factories import buy, selling_shop, variant_for_sale

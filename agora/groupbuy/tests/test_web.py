@@ -15,7 +15,7 @@ from django.utils import timezone
 from agora.accounts.tests.factories import UserFactory
 from agora.catalog.tests.factories import VariantFactory
 from agora.groupbuy.models import GroupDeal, Team, TeamMember, TeamStatus
-from agora.groupbuy.tests.web_factories import ADDRESS, CARD, group_deal, join, start, team_of
+from agora.groupbuy.tests.factories import ADDRESS, CARD, group_deal, join, start, team_of
 from agora.orders.tests.factories import selling_shop, variant_for_sale
 from agora.shops.models import Role
 from agora.shops.tests.factories import MembershipFactory
