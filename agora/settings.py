@@ -366,8 +366,10 @@ AGORA_TEAM_GRACE_MINUTES = int(os.environ.get("AGORA_TEAM_GRACE_MINUTES", "60"))
 AGORA_TEAM_REMINDER_MINUTES = int(os.environ.get("AGORA_TEAM_REMINDER_MINUTES", "60"))
 AGORA_TEAM_MAX_MEMBERS = int(os.environ.get("AGORA_TEAM_MAX_MEMBERS", "50"))
 AGORA_TEAM_MAX_FILL_HOURS = int(os.environ.get("AGORA_TEAM_MAX_FILL_HOURS", "168"))
-# Expired teams closed per sweep batch (each batch is its own short transaction).
+# Expired teams the sweep reads per page, and closes together (one transaction fails them, one cancels their
+# orders, one task voids their payments): a bigger chunk is cheaper per team but holds its locks longer.
 AGORA_TEAM_SWEEP_BATCH = int(os.environ.get("AGORA_TEAM_SWEEP_BATCH", "500"))
+AGORA_TEAM_SWEEP_CHUNK = int(os.environ.get("AGORA_TEAM_SWEEP_CHUNK", "50"))
 CELERY_BEAT_SCHEDULE["groupbuy.sweep"] = {"task": "groupbuy.sweep", "schedule": 30.0}
 # "Best customers" for a flash deal's early access: shoppers with at least this many bought orders at the shop.
 AGORA_BEST_CUSTOMER_MIN_ORDERS = int(os.environ.get("AGORA_BEST_CUSTOMER_MIN_ORDERS", "2"))

@@ -14,12 +14,12 @@ from agora.payments.signals import payment_status_changed
 
 
 @receiver(order_closed_unpaid, dispatch_uid="groupbuy.release_member")
-def release_member(sender: type[Order], order: Order, status: str = "", **kwargs: Any) -> None:
-    # Inside the transaction that cancels or expires the order: the seat and the deal's units come back with
-    # its stock, or not at all.
-    from agora.groupbuy.services import release_member_for_order
+def release_member(sender: type[Order], orders: list[Order], status: str = "", **kwargs: Any) -> None:
+    # Inside the transaction that cancels or expires the orders: the seats and the deals' units come back with
+    # their stock, or not at all.
+    from agora.groupbuy.services import release_members_for_orders
 
-    release_member_for_order(order=order, status=status)
+    release_members_for_orders(orders=orders, status=status)
 
 
 @receiver(payment_status_changed, dispatch_uid="groupbuy.confirm_member")

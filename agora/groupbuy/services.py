@@ -3,7 +3,7 @@
 Deals: ``create_deal``, ``update_deal``, ``end_deal``.
 Teams: ``start_team``, ``join_team`` (a one-item checkout whose payment is only authorised), ``confirm_member``
 (the payment was authorised: the member counts, the team may succeed), ``settle_team`` (capture a succeeded
-team's members at the tier reached, refund the difference to those charged more), ``release_member_for_order``
+team's members at the tier reached, refund the difference to those charged more), ``release_members_for_orders``
 (an order closed unpaid: its member leaves the team), ``expire_due_teams``, ``send_reminders``, ``sweep``.
 
 Concurrency. Starting or joining is ``orders.place_direct_checkout`` whose ``claim`` runs in the order's
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -60,7 +61,7 @@ from agora.groupbuy.models import (
     TeamStatus,
 )
 from agora.groupbuy.selectors import price_for
-from agora.notifications.services import notify
+from agora.notifications.services import Notice, notify_many
 from agora.orders import selectors as order_selectors
 from agora.orders import services as orders
 from agora.orders.models import Checkout, Order, OrderStatus, RefundRecord
@@ -753,11 +754,12 @@ class _Notice:
 
 
 def _send(notices: Sequence[_Notice]) -> None:
-    """Notifications in each recipient's language (after the team's lock is released)."""
+    """Notifications in each recipient's language (after the team's lock is released), all in one go."""
     if not notices:
         return
     ids = {pk for n in notices for pk in n.recipient_ids} | {n.actor_id for n in notices if n.actor_id}
     users = {u.pk: u for u in User.objects.filter(pk__in=ids)}
+    batch: list[Notice] = []
     for notice in notices:
         actor = users.get(notice.actor_id) if notice.actor_id else None
         for pk in notice.recipient_ids:
@@ -765,16 +767,19 @@ def _send(notices: Sequence[_Notice]) -> None:
             if user is None:
                 continue
             with translation.override(user.language or settings.LANGUAGE_CODE):
-                notify(
-                    user,
-                    notice.kind,
-                    title=_(notice.title) % notice.params,
-                    body=_(notice.body) % notice.params,
-                    url=notice.url,
-                    actor=actor,
-                    email=notice.email,
-                    dedupe_key=f"{notice.dedupe}:{pk}" if notice.dedupe else "",
+                batch.append(
+                    Notice(
+                        user,
+                        notice.kind,
+                        title=_(notice.title) % notice.params,
+                        body=_(notice.body) % notice.params,
+                        url=notice.url,
+                        actor=actor,
+                        email=notice.email,
+                        dedupe_key=f"{notice.dedupe}:{pk}" if notice.dedupe else "",
+                    )
                 )
+    notify_many(batch)
 
 
 def _counted_ids(team: Team) -> list[int]:
@@ -894,10 +899,12 @@ def confirm_member(member_id: int) -> TeamMember:
             cancel = True
     if cancel:
         assert member.order is not None
-        orders.cancel_placed_order(member.order, note=_("The team closed before your payment was authorised."))
+        orders.cancel_placed_order(
+            member.order, note=_("The team closed before your payment was authorised."), notify_buyer=False
+        )
         if failed:
             # Failed here rather than by the sweep: the other members are released now, like the sweep does.
-            _after_failure(team)
+            _after_failure([team])
         member.refresh_from_db()
         return member
     _send(notices)
@@ -931,32 +938,61 @@ def member_ids_for_payment(payment: Payment) -> list[int]:
 
 
 # --- a member leaves (the order closed unpaid) ---------------------------------------------
-def release_member_for_order(*, order: Order, status: str = "") -> bool:
-    """An order closed unpaid (declined, cancelled by the buyer, expired, the team failed): its member leaves
-    the team, the seat and the deal's units come back; a starting team whose leader leaves is cancelled. Runs
-    inside the order's transaction (``order_closed_unpaid``). False when the order held no place."""
-    found = TeamMember.objects.filter(order_id=order.pk).values("pk", "team_id", "status").first()
-    if found is None or found["status"] not in HOLDING:
-        return False
-    team = Team.objects.select_for_update(no_key=True).get(pk=found["team_id"])
-    member = TeamMember.objects.select_for_update().get(pk=found["pk"])
-    if member.status not in HOLDING:
-        return False
-    now = timezone.now()
-    counted = member.status in COUNTED
-    reason = _("The order was not paid in time.") if status == OrderStatus.EXPIRED else _("The order was cancelled.")
-    TeamMember.objects.filter(pk=member.pk).update(status=M.RELEASED, released_at=now, release_reason=reason[:200])
-    updates: dict[str, Any] = {"seats_taken": F("seats_taken") - 1}
-    if counted:
-        updates["members_count"] = F("members_count") - 1
-    if team.status == T.PENDING and member.is_leader:
-        updates.update(status=T.CANCELLED, closed_at=now)
-    Team.objects.filter(pk=team.pk).update(**updates)
-    GroupDeal.objects.select_for_update(no_key=True).filter(pk=team.deal_id).first()
-    GroupDeal.objects.filter(pk=team.deal_id, units_taken__gte=member.quantity).update(
-        units_taken=F("units_taken") - member.quantity, updated_at=now
+def release_members_for_orders(*, orders: Sequence[Order], status: str = "") -> int:
+    """Orders closed unpaid (declined, cancelled by the buyer, expired, the team failed): their members leave
+    their teams, the seats and the deals' units come back; a starting team whose leader leaves is cancelled. Runs
+    inside the orders' transaction (``order_closed_unpaid``). Returns how many members left."""
+    found = list(
+        TeamMember.objects.filter(order_id__in=[o.pk for o in orders], status__in=HOLDING).values_list("pk", "team_id")
     )
-    return True
+    if not found:
+        return 0
+    # Teams, members, then deals, each in id order (a join takes variant, team, deal: the same order).
+    teams = {
+        t.pk: t
+        for t in Team.objects.select_for_update(no_key=True).filter(pk__in={t for _m, t in found}).order_by("pk")
+    }
+    members = list(
+        TeamMember.objects.select_for_update().filter(pk__in=[m for m, _t in found], status__in=HOLDING).order_by("pk")
+    )
+    if not members:
+        return 0
+    now = timezone.now()
+    reason = _("The order was not paid in time.") if status == OrderStatus.EXPIRED else _("The order was cancelled.")
+    TeamMember.objects.filter(pk__in=[m.pk for m in members]).update(
+        status=M.RELEASED, released_at=now, release_reason=reason[:200]
+    )
+    seats: dict[int, int] = defaultdict(int)
+    counted: dict[int, int] = defaultdict(int)
+    units: dict[int, int] = defaultdict(int)
+    leaving_leaders: set[int] = set()
+    for member in members:
+        team = teams[member.team_id]
+        seats[team.pk] += 1
+        counted[team.pk] += member.status in COUNTED
+        units[team.deal_id] += member.quantity
+        if team.status == T.PENDING and member.is_leader:
+            leaving_leaders.add(team.pk)
+    # One update per distinct change: the teams of a sweep mostly share one.
+    changes: dict[tuple[int, int, bool], list[int]] = defaultdict(list)
+    for team_id, taken in seats.items():
+        changes[(taken, counted[team_id], team_id in leaving_leaders)].append(team_id)
+    for (taken, counts, cancelled), team_ids in changes.items():
+        updates: dict[str, Any] = {"seats_taken": F("seats_taken") - taken}
+        if counts:
+            updates["members_count"] = F("members_count") - counts
+        if cancelled:
+            updates.update(status=T.CANCELLED, closed_at=now)
+        Team.objects.filter(pk__in=team_ids).update(**updates)
+    list(GroupDeal.objects.select_for_update(no_key=True).filter(pk__in=list(units)).order_by("pk").values_list("pk"))
+    by_quantity: dict[int, list[int]] = defaultdict(list)
+    for deal_id, quantity in units.items():
+        by_quantity[quantity].append(deal_id)
+    for quantity, deal_ids in by_quantity.items():
+        GroupDeal.objects.filter(pk__in=deal_ids, units_taken__gte=quantity).update(
+            units_taken=F("units_taken") - quantity, updated_at=now
+        )
+    return len(members)
 
 
 # --- settling a succeeded team -------------------------------------------------------------
@@ -1016,7 +1052,7 @@ def _settle_member(member_id: int, *, reprice: bool = True) -> None:
             payment = _checkout_payment(order)
             if payment is None or payment.status in (PaymentStatus.FAILED, PaymentStatus.VOIDED):
                 # The authorisation is gone: the member leaves the team (the receiver releases the seat).
-                orders.cancel_placed_order(order, note=_("The payment could not be charged."))
+                orders.cancel_placed_order(order, note=_("The payment could not be charged."), notify_buyer=False)
                 _send(
                     [
                         _Notice(
@@ -1110,49 +1146,61 @@ def _due(now: datetime) -> Q:
     )
 
 
-def _close_members(team: Team, note: str) -> list[int]:
-    """Cancel the orders of the team's holding members (each voids its authorisation once); their user ids."""
-    users: list[int] = []
-    for member in TeamMember.objects.select_related("order").filter(team=team, status__in=HOLDING):
-        users.append(member.user_id)
-        order = member.order
-        if order is None or orders.cancel_placed_order(order, note=note):
-            continue
-        order.refresh_from_db()
-        if order.status != OrderStatus.PLACED and order.paid_at is None:
-            # The order closed without its member leaving (cannot happen through orders; kept as a safety net).
-            with transaction.atomic():
-                release_member_for_order(order=order, status=order.status)
+def _close_members(teams: Sequence[Team], note: str) -> dict[int, list[int]]:
+    """Cancel the orders of the teams' holding members in one transaction (each authorisation is voided once,
+    after the commit); the user ids of those members, per team."""
+    rows = list(
+        TeamMember.objects.filter(team__in=[t.pk for t in teams], status__in=HOLDING)
+        .order_by("pk")
+        .values_list("team_id", "user_id", "order_id")
+    )
+    users: dict[int, list[int]] = defaultdict(list)
+    for team_id, user_id, _order_id in rows:
+        users[team_id].append(user_id)
+    order_ids = [order_id for _t, _u, order_id in rows if order_id is not None]
+    # The team's own message tells the members: no second "order cancelled" notice for the same event.
+    cancelled = set(orders.cancel_placed_orders(order_ids, note=note, notify_buyer=False))
+    left = [pk for pk in order_ids if pk not in cancelled]
+    if left:
+        # Orders closed without their member leaving (cannot happen through orders; kept as a safety net).
+        stale = list(Order.objects.filter(pk__in=left, paid_at__isnull=True).exclude(status=OrderStatus.PLACED))
+        with transaction.atomic():
+            for status in sorted({o.status for o in stale}):
+                release_members_for_orders(orders=[o for o in stale if o.status == status], status=status)
     return users
 
 
-def _after_failure(team: Team, *, notify_members: bool = True) -> None:
-    """After the commit that failed the team (no lock held): every member's order cancelled, members told."""
-    users = _close_members(team, note=_("The team did not fill in time."))
-    if notify_members and users:
-        _send(
-            [
-                _Notice(
-                    users,
-                    "team_failed",
-                    gettext_noop("Team %(code)s did not fill in time"),
-                    gettext_noop("Nothing was charged: your payment's authorisation was released."),
-                    team_url(team),
-                    {"code": team.code},
-                    email=True,
-                    dedupe=f"team_failed:{team.pk}",
-                )
-            ]
-        )
+def _after_failure(teams: Sequence[Team]) -> None:
+    """After the commit that closed the teams (no lock held): every member's order cancelled, the members of the
+    failed ones told (a team cancelled before it started has nobody else to tell)."""
+    users = _close_members(teams, note=_("The team did not fill in time."))
+    _send(
+        [
+            _Notice(
+                users[team.pk],
+                "team_failed",
+                gettext_noop("Team %(code)s did not fill in time"),
+                gettext_noop("Nothing was charged: your payment's authorisation was released."),
+                team_url(team),
+                {"code": team.code},
+                email=True,
+                dedupe=f"team_failed:{team.pk}",
+            )
+            for team in teams
+            if team.status == T.FAILED and users.get(team.pk)
+        ]
+    )
 
 
 def expire_due_teams(*, now: datetime | None = None) -> int:
     """Fail open (and stuck starting) teams whose clock ran out; their members' orders are cancelled and the
     authorisations voided, the members notified. Returns how many teams failed. Safe to run twice at once: a
     team is failed under a skip-locked row lock by one run only, and an order is cancelled (and its payment
-    voided) by one caller only."""
+    voided) by one caller only. Teams are closed AGORA_TEAM_SWEEP_CHUNK at a time: one transaction fails them,
+    one cancels their orders, one task voids their payments, and their members are told together."""
     now = now or timezone.now()
     batch = int(settings.AGORA_TEAM_SWEEP_BATCH)
+    chunk = max(int(settings.AGORA_TEAM_SWEEP_CHUNK), 1)
     failed = 0
     last = 0
     while True:
@@ -1161,20 +1209,25 @@ def expire_due_teams(*, now: datetime | None = None) -> int:
         if not ids:
             break
         last = ids[-1]
-        for team_id in ids:
+        for start in range(0, len(ids), chunk):
             with transaction.atomic():
-                team = (
+                teams = list(
                     Team.objects.select_for_update(skip_locked=True, no_key=True)
-                    .filter(pk=team_id)
+                    .filter(pk__in=ids[start : start + chunk])
                     .filter(_due(now))
-                    .first()
+                    .order_by("pk")
                 )
-                if team is None:
-                    continue  # another run has it (or it succeeded meanwhile)
-                status = T.CANCELLED if team.status == T.PENDING and team.started_at is None else T.FAILED
-                Team.objects.filter(pk=team.pk).update(status=status, closed_at=now)
-            failed += 1
-            _after_failure(team, notify_members=status == T.FAILED)
+                if not teams:
+                    continue  # another run has them (or they succeeded meanwhile)
+                for team in teams:
+                    never_started = team.status == T.PENDING and team.started_at is None
+                    team.status, team.closed_at = (T.CANCELLED if never_started else T.FAILED), now
+                for status in (T.CANCELLED, T.FAILED):
+                    Team.objects.filter(pk__in=[t.pk for t in teams if t.status == status]).update(
+                        status=status, closed_at=now
+                    )
+            failed += len(teams)
+            _after_failure(teams)
         if len(ids) < batch:
             break
     return failed
@@ -1212,15 +1265,18 @@ def send_reminders(*, now: datetime | None = None) -> int:
 
 def release_stragglers() -> int:
     """Members still holding a place in a failed or cancelled team (a run stopped halfway): orders cancelled."""
-    released = 0
     team_ids = list(
         TeamMember.objects.filter(team__status__in=[T.FAILED, T.CANCELLED], status__in=HOLDING)
         .order_by("team_id")
         .values_list("team_id", flat=True)
         .distinct()[: int(settings.AGORA_TEAM_SWEEP_BATCH)]
     )
-    for team in Team.objects.filter(pk__in=team_ids):
-        released += len(_close_members(team, note=_("The team did not fill in time.")))
+    teams = list(Team.objects.filter(pk__in=team_ids).order_by("pk"))
+    chunk = max(int(settings.AGORA_TEAM_SWEEP_CHUNK), 1)
+    released = 0
+    for start in range(0, len(teams), chunk):
+        users = _close_members(teams[start : start + chunk], note=_("The team did not fill in time."))
+        released += sum(len(ids) for ids in users.values())
     return released
 
 

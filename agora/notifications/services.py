@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from agora.accounts.models import User
-from agora.core.realtime import send_to_user
+from agora.core.realtime import send_to_user, send_to_users
 from agora.notifications import tasks
 from agora.notifications.models import Notification
 from agora.notifications.selectors import get_notification, unread_count
@@ -23,6 +25,20 @@ def _push_count(user_id: int, item: Notification | None = None) -> None:
     if item is not None:
         payload.update({"id": item.pk, "kind": item.kind, "title": item.title, "url": item.url})
     send_to_user(user_id, "notification", payload)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification for ``notify_many`` (the arguments of ``notify``)."""
+
+    recipient: User
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+    actor: User | None = None
+    email: bool = False
+    dedupe_key: str = ""
 
 
 def notify(
@@ -41,37 +57,84 @@ def notify(
     With ``dedupe_key``, an unread notification with that key from the last hour is updated and moved to the top
     rather than repeated. E-mail and the live push go out only once the caller's transaction commits.
     """
-    if not recipient.is_active or (actor is not None and actor.pk == recipient.pk):
-        return None
-    title, body, url = title[:200], body[:2000], url[:500]
+    return notify_many([Notice(recipient, kind, title, body, url, actor, email, dedupe_key)])[0]
+
+
+def notify_many(notices: Sequence[Notice]) -> list[Notification | None]:
+    """``notify`` for each notice, in a few queries whatever their number (a sweep telling thousands of team
+    members at once): one to find the unread ones a dedupe key refreshes, one insert, one count of the badges,
+    one e-mail task per 200. Returns the notification of each notice (None where ``notify`` sends none)."""
+    results: list[Notification | None] = [None] * len(notices)
+    wanted = [
+        (i, n)
+        for i, n in enumerate(notices)
+        if n.recipient.is_active and not (n.actor is not None and n.actor.pk == n.recipient.pk)
+    ]
+    if not wanted:
+        return results
+    now = timezone.now()
     with transaction.atomic():
-        item = None
-        if dedupe_key:
-            item = (
-                Notification.objects.select_for_update()
-                .filter(
-                    recipient=recipient,
-                    dedupe_key=dedupe_key,
-                    read_at__isnull=True,
-                    created_at__gte=timezone.now() - DEDUPE_WINDOW,
+        found: dict[tuple[int, str], Notification] = {}
+        keyed = [n for _i, n in wanted if n.dedupe_key]
+        if keyed:
+            for row in Notification.objects.select_for_update().filter(
+                recipient_id__in={n.recipient.pk for n in keyed},
+                dedupe_key__in={n.dedupe_key for n in keyed},
+                read_at__isnull=True,
+                created_at__gte=now - DEDUPE_WINDOW,
+            ):
+                found.setdefault((row.recipient_id, row.dedupe_key), row)  # the newest first (default ordering)
+        new: list[Notification] = []
+        refreshed: dict[int, Notification] = {}
+        emailed: list[Notification] = []
+        for i, notice in wanted:
+            title, body, url = notice.title[:200], notice.body[:2000], notice.url[:500]
+            key = (notice.recipient.pk, notice.dedupe_key)
+            item = found.get(key) if notice.dedupe_key else None
+            # A repeat of the very same notification (a task redelivered by the broker) is not e-mailed twice.
+            changed = item is None or (item.title, item.body, item.url) != (title, body, url)
+            if item is not None:
+                item.title, item.body, item.url, item.actor = title, body, url, notice.actor
+                item.created_at = now
+                if item.pk is not None:
+                    refreshed[item.pk] = item
+            else:
+                item = Notification(
+                    recipient=notice.recipient,
+                    kind=notice.kind,
+                    title=title,
+                    body=body,
+                    url=url,
+                    actor=notice.actor,
+                    dedupe_key=notice.dedupe_key,
+                    created_at=now,
                 )
-                .first()
-            )
-        # A repeat of the very same notification (a task redelivered by the broker) is not e-mailed twice.
-        changed = item is None or (item.title, item.body, item.url) != (title, body, url)
-        if item is not None:
-            item.title, item.body, item.url, item.actor = title, body, url, actor
-            item.created_at = timezone.now()
+                new.append(item)
+                if notice.dedupe_key:
+                    found[key] = item
+            results[i] = item
+            if notice.email and notice.recipient.email and changed and item not in emailed:
+                emailed.append(item)
+        for item in refreshed.values():
             item.save(update_fields=["title", "body", "url", "actor", "created_at"])
-        else:
-            item = Notification.objects.create(
-                recipient=recipient, kind=kind, title=title, body=body, url=url, actor=actor, dedupe_key=dedupe_key
-            )
-        _push_count(recipient.pk, item)
-        if email and recipient.email and changed:
-            item_id = item.pk
-            transaction.on_commit(lambda: tasks.send_notification_email.delay(item_id))
-    return item
+        Notification.objects.bulk_create(new)
+        unread = dict(
+            Notification.objects.filter(recipient_id__in={n.recipient.pk for _i, n in wanted}, read_at=None)
+            .values_list("recipient_id")
+            .annotate(count=Count("pk"))
+            .values_list("recipient_id", "count")
+        )
+        pushes = []
+        for i, _notice in wanted:
+            item = results[i]
+            assert item is not None
+            badge = {"unread": unread.get(item.recipient_id, 0), "id": item.pk, "kind": item.kind}
+            pushes.append((item.recipient_id, "notification", {**badge, "title": item.title, "url": item.url}))
+        send_to_users(pushes)
+        if emailed:
+            email_ids = [item.pk for item in emailed]
+            transaction.on_commit(lambda: tasks.email_notifications(email_ids))
+    return results
 
 
 def send_email(to: str, subject: str, body: str) -> None:

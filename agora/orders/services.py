@@ -814,9 +814,18 @@ def _enqueue_unclaimed_refund(payment_id: int) -> None:
 
 
 def _enqueue_void(payment_id: int) -> None:
+    _enqueue_voids([payment_id])
+
+
+# Payments voided per task: a redelivered task skips those already voided, so a batch is safe to run again.
+VOID_BATCH = 200
+
+
+def _enqueue_voids(payment_ids: Sequence[int]) -> None:
     from agora.orders import tasks
 
-    tasks.void_unclaimed_payment.delay(payment_id)
+    for start in range(0, len(payment_ids), VOID_BATCH):
+        tasks.void_unclaimed_payments.delay(list(payment_ids[start : start + VOID_BATCH]))
 
 
 def refund_unclaimed(payment_id: int) -> None:
@@ -843,24 +852,54 @@ def refund_unclaimed(payment_id: int) -> None:
 
 def void_unclaimed(payment_id: int) -> None:
     """Release an authorisation (or a payment waiting for the shopper) that no order needs any more."""
-    payment = Payment.objects.filter(pk=payment_id).first()
-    if payment is None or payment.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.REQUIRES_ACTION):
-        return
-    if Order.objects.filter(payment=payment).exists():
-        return
-    parsed = _parse_reference(payment.reference)
-    checkout = Checkout.objects.filter(public_id=parsed[0]).first() if parsed else None
-    if (
-        parsed is not None
-        and checkout is not None
-        and parsed[1] == checkout.payment_attempt
-        and checkout.orders.filter(status=S.PLACED).exists()  # type: ignore[attr-defined]
-    ):
-        return  # still the way the shopper is paying for orders that wait for it
-    try:
-        payments.void_payment(payment=payment)
-    except DomainError:
-        logger.warning("orders: could not void the unclaimed payment %s", payment.pk, exc_info=True)
+    void_unclaimed_payments([payment_id])
+
+
+def void_unclaimed_payments(payment_ids: Sequence[int]) -> int:
+    """``void_unclaimed`` for many payments: what no order needs is found in a few queries, then each payment is
+    voided at its gateway in its own transaction. Returns how many were voided."""
+    waiting_payments = list(
+        Payment.objects.filter(
+            pk__in=list(payment_ids), status__in=(PaymentStatus.AUTHORIZED, PaymentStatus.REQUIRES_ACTION)
+        ).order_by("pk")
+    )
+    if not waiting_payments:
+        return 0
+    claimed = set(
+        Order.objects.filter(payment__in=[p.pk for p in waiting_payments]).values_list("payment_id", flat=True)
+    )
+    references = {p.pk: _parse_reference(p.reference) for p in waiting_payments}
+    checkouts = {
+        c.public_id: c
+        for c in Checkout.objects.filter(public_id__in=[r[0] for r in references.values() if r is not None]).only(
+            "pk", "public_id", "payment_attempt"
+        )
+    }
+    still_placed = set(
+        Order.objects.filter(checkout__in=[c.pk for c in checkouts.values()], status=S.PLACED).values_list(
+            "checkout_id", flat=True
+        )
+    )
+    voided = 0
+    for payment in waiting_payments:
+        if payment.pk in claimed:
+            continue
+        parsed = references[payment.pk]
+        checkout = checkouts.get(parsed[0]) if parsed is not None else None
+        if (
+            parsed is not None
+            and checkout is not None
+            and parsed[1] == checkout.payment_attempt
+            and checkout.pk in still_placed
+        ):
+            continue  # still the way the shopper is paying for orders that wait for it
+        try:
+            payments.void_payment(payment=payment)
+        except DomainError:
+            logger.warning("orders: could not void the unclaimed payment %s", payment.pk, exc_info=True)
+            continue
+        voided += 1
+    return voided
 
 
 def _mark_paid(checkout: Checkout, payment: Payment | None, order_ids: Sequence[int]) -> None:
@@ -928,15 +967,28 @@ def _close_unpaid(order: Order, to_status: str, *, actor: User | None, role: str
     now = timezone.now()
     if not Order.objects.filter(**filters).update(status=to_status, closed_at=now):
         return False
-    _return_stock(list(OrderLine.objects.filter(order=order).values_list("variant_id", "quantity")))
-    event = OrderEvent.objects.create(
-        order=order, from_status=S.PLACED, to_status=to_status, actor=actor, actor_role=role, note=note[:2000]
-    )
-    order.status, order.closed_at = to_status, now
-    _after_commit_notify(event.pk)
-    # Every unpaid close passes here: deals release what they hold for the order, in the same transaction.
-    order_closed_unpaid.send(sender=Order, order=order, status=to_status)
+    _after_closing_unpaid([order], to_status, now, actor=actor, role=role, note=note, notify=True)
     return True
+
+
+def _after_closing_unpaid(
+    closed: Sequence[Order], to_status: str, now: datetime, *, actor: User | None, role: str, note: str, notify: bool
+) -> None:
+    """What follows orders moved from placed to ``to_status`` (same transaction): stock back, events, deals."""
+    _return_stock(
+        list(OrderLine.objects.filter(order_id__in=[o.pk for o in closed]).values_list("variant_id", "quantity"))
+    )
+    events = OrderEvent.objects.bulk_create(
+        OrderEvent(order=o, from_status=S.PLACED, to_status=to_status, actor=actor, actor_role=role, note=note[:2000])
+        for o in closed
+    )
+    for order in closed:
+        order.status, order.closed_at = to_status, now
+    if notify:
+        for event in events:
+            _after_commit_notify(event.pk)
+    # Every unpaid close passes here: deals release what they hold for the orders, in the same transaction.
+    order_closed_unpaid.send(sender=Order, orders=list(closed), status=to_status)
 
 
 # --- notifications --------------------------------------------------------------------
@@ -1785,20 +1837,43 @@ def capture_placed_order(order: Order) -> Order:
     return order
 
 
-def cancel_placed_order(order: Order, *, note: str) -> bool:
-    """The system cancels a placed order (a team failed): its stock returns, ``order_closed_unpaid`` is sent and,
-    after commit, the checkout's authorisation is voided. False when the order was not placed any more; of two
-    concurrent calls only one cancels (and voids)."""
-    with transaction.atomic():
-        Checkout.objects.select_for_update().filter(pk=order.checkout_id).first()
-        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
-        if locked is None or not _close_unpaid(locked, S.CANCELLED, actor=None, role=SYSTEM, note=note):
-            return False
-        payment_id = Checkout.objects.filter(pk=locked.checkout_id).values_list("payment_id", flat=True).first()
-        if payment_id is not None:
-            transaction.on_commit(lambda: _enqueue_void(payment_id))
-    order.status, order.closed_at = locked.status, locked.closed_at
+def cancel_placed_order(order: Order, *, note: str, notify_buyer: bool = True) -> bool:
+    """``cancel_placed_orders`` for one order; ``order`` gets its new status. False when it was not placed any
+    more."""
+    if not cancel_placed_orders([order.pk], note=note, notify_buyer=notify_buyer):
+        return False
+    order.refresh_from_db(fields=["status", "closed_at"])
     return True
+
+
+def cancel_placed_orders(order_ids: Sequence[int], *, note: str, notify_buyer: bool = True) -> list[int]:
+    """The system cancels placed orders (a team failed), in one transaction: their stock returns,
+    ``order_closed_unpaid`` is sent once for all and, after commit, their checkouts' authorisations are voided.
+    Returns the ids of the orders this call cancelled; of two concurrent calls only one cancels (and voids) an
+    order. ``notify_buyer=False`` when the caller tells the buyers itself (a team's own message)."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return []
+    with transaction.atomic():
+        # Checkouts, then orders, each in id order: the order every checkout path takes its locks in.
+        checkout_ids = sorted(set(Order.objects.filter(pk__in=ids).values_list("checkout_id", flat=True)))
+        list(Checkout.objects.select_for_update().filter(pk__in=checkout_ids).order_by("pk").values_list("pk"))
+        locked = list(Order.objects.select_for_update().filter(pk__in=ids, status=S.PLACED).order_by("pk"))
+        if not locked:
+            return []
+        now = timezone.now()
+        Order.objects.filter(pk__in=[o.pk for o in locked]).update(status=S.CANCELLED, closed_at=now)
+        _after_closing_unpaid(locked, S.CANCELLED, now, actor=None, role=SYSTEM, note=note, notify=notify_buyer)
+        payment_ids = sorted(
+            set(
+                Checkout.objects.filter(pk__in={o.checkout_id for o in locked}, payment__isnull=False).values_list(
+                    "payment_id", flat=True
+                )
+            )
+        )
+        if payment_ids:
+            transaction.on_commit(lambda: _enqueue_voids(payment_ids))
+    return [o.pk for o in locked]
 
 
 def prepare_price_difference_refund(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.dispatch import Signal
 
-# Sent INSIDE the transaction when a placed (unpaid) order becomes cancelled or expired, whatever the path
-# (payment declined, buyer or staff cancelled, expiry, ``cancel_placed_order``). kwargs: order=Order, status=str.
+# Sent INSIDE the transaction when placed (unpaid) orders become cancelled or expired, whatever the path
+# (payment declined, buyer or staff cancelled, expiry, ``cancel_placed_orders``). kwargs: orders=list[Order] (one
+# or more, all moved to the same status in that transaction), status=str.
 order_closed_unpaid = Signal()

@@ -92,9 +92,6 @@ def notify_order_event(event_id: int) -> None:
     if event is None or event.to_status not in BUYER_TITLES:
         return
     order = event.order
-    if order.checkout.purpose == "team" and event.to_status in (S.CANCELLED, S.EXPIRED):
-        # The team tells its members itself (failed, left, not charged): one message, not two.
-        return
     buyer = order.buyer
     language = buyer.language if buyer is not None else settings.LANGUAGE_CODE
     with translation.override(language):
@@ -194,3 +191,10 @@ def void_unclaimed_payment(payment_id: int) -> None:
     from agora.orders.services import void_unclaimed
 
     void_unclaimed(payment_id)
+
+
+@shared_task(name="orders.void_unclaimed_payments", autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def void_unclaimed_payments(payment_ids: list[int]) -> None:
+    from agora.orders.services import void_unclaimed_payments as void
+
+    void(payment_ids)

@@ -8,7 +8,7 @@ unpaid gives its units back (``receivers.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -323,14 +323,20 @@ def buy_flash_deal(
     )
 
 
-def release_claim(*, order: Order) -> bool:
-    """An order closed unpaid: its units go back to the deal, once (called inside the order's transaction)."""
-    claim = FlashClaim.objects.filter(order_id=order.pk, released=False).values("pk", "deal_id", "quantity").first()
-    if claim is None:
-        return False
-    if not FlashClaim.objects.filter(pk=claim["pk"], released=False).update(released=True):
-        return False
-    FlashDeal.objects.filter(pk=claim["deal_id"], sold__gte=claim["quantity"]).update(
-        sold=F("sold") - claim["quantity"], updated_at=timezone.now()
+def release_claims(*, orders: Sequence[Order]) -> int:
+    """Orders closed unpaid: their units go back to their deals, once (called inside the orders' transaction).
+    Returns how many claims were released."""
+    claims = list(
+        FlashClaim.objects.filter(order_id__in=[o.pk for o in orders], released=False)
+        .order_by("pk")
+        .values("pk", "deal_id", "quantity")
     )
-    return True
+    released = 0
+    for claim in claims:
+        if not FlashClaim.objects.filter(pk=claim["pk"], released=False).update(released=True):
+            continue
+        FlashDeal.objects.filter(pk=claim["deal_id"], sold__gte=claim["quantity"]).update(
+            sold=F("sold") - claim["quantity"], updated_at=timezone.now()
+        )
+        released += 1
+    return released

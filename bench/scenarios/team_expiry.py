@@ -13,10 +13,11 @@ variants' stock and the deals' units are taken as a checkout would. Then the clo
 
 The sweep runs as production runs it: ``BENCH_TEAM_EXPIRY_SWEEPERS`` processes (2) call the task body
 ``agora.groupbuy.tasks.sweep`` at the same moment (as if beat had fired twice, or two workers took it), each with
-its own database connection. The tasks it enqueues (void each authorisation, e-mail each member, tell each buyer
-their order was cancelled) run inline in the same process (Celery's eager mode, which is also the embedded mode's),
-so the time measured is the whole work until every authorisation is released; e-mails are built and handed to
-Django's dummy backend instead of an SMTP server.
+its own database connection. The sweep closes teams in chunks (``AGORA_TEAM_SWEEP_CHUNK``, 50): one transaction
+fails them, one cancels their orders, one task voids their authorisations (one gateway call each), one insert
+notifies their members. The tasks it enqueues (the voids, the e-mails) run inline in the same process (Celery's
+eager mode, which is also the embedded mode's), so the time measured is the whole work until every authorisation
+is released; e-mails are built and handed to Django's dummy backend instead of an SMTP server.
 
 Checked afterwards (a broken promise counts as a failed request, so ``make bench`` exits with 1): the sweepers
 failed N teams in all, every team is failed with no member holding a place, every order cancelled, every payment
@@ -52,6 +53,8 @@ SWEEP_TIMEOUT = 4 * 3600  # seconds; a sweeper still running after this is a fai
 def plan() -> dict[str, Any]:
     """Only the cheap part (the shop); the teams are written by ``run``, so that scenarios listed before this
     one are measured on the same database as without it."""
+    from django.conf import settings as django_settings
+
     teams, sweepers = SIZES
     shop, owner = team_shop()
     return {
@@ -61,6 +64,7 @@ def plan() -> dict[str, Any]:
         "shop_id": shop.pk,
         "owner_id": owner.pk,
         "run": uuid.uuid4().hex[:8],
+        "chunk": int(django_settings.AGORA_TEAM_SWEEP_CHUNK),
     }
 
 
@@ -70,8 +74,9 @@ def describe(plan: dict[str, Any]) -> str:
         "each), each with a leader whose payment (sandbox card) is only authorised; the first team of each deal is "
         "started through `groupbuy.services.start_team`, the others are bulk copies of its rows. Then "
         f"{plan['sweepers']} processes run the `groupbuy.sweep` task body at once (its follow-up tasks inline: "
-        "void, e-mails, order notices). req/s = teams failed per second; latencies = per team, from its failure "
-        "committed to its order cancelled, authorisation voided and member notified; CPU ms/req = CPU of the "
+        "void, e-mails). req/s = teams failed per second; latencies = per team, from its failure committed to its "
+        "order cancelled, authorisation voided and member notified (teams are closed in chunks of "
+        f"{plan['chunk']}, so a team's latency is its chunk's); CPU ms/req = CPU of the "
         "sweeper processes per team. Checked afterwards: every team failed once, every order cancelled, every "
         "authorisation voided exactly once (one `voided` PaymentEvent per payment, sandbox charge voided), units "
         "and stock back, one `team_failed` notice per member."
@@ -338,11 +343,12 @@ def _sweeper(gate: Any, results: Any) -> None:
     latencies: list[float] = []
     after_failure = getattr(services, "_after_failure", None)
     if after_failure is not None:
-        # Per-team timing only: the same function runs, with a stopwatch around it.
-        def timed(team: Any, **kwargs: Any) -> None:
+        # Timing only: the same function runs, with a stopwatch around it. It closes a chunk of teams together,
+        # so each team of the chunk is counted with the chunk's time (when its member was told, all was done).
+        def timed(teams: Any, **kwargs: Any) -> None:
             started = time.perf_counter()
-            after_failure(team, **kwargs)
-            latencies.append((time.perf_counter() - started) * 1000)
+            after_failure(teams, **kwargs)
+            latencies.extend([(time.perf_counter() - started) * 1000] * len(teams))
 
         services._after_failure = timed  # type: ignore[attr-defined]
     from django.db import connection

@@ -29,7 +29,7 @@ from django.test import Client
 
 from agora.accounts.tests.factories import UserFactory
 from agora.asgi import application
-from agora.core.realtime import send_to_user
+from agora.core.realtime import send_to_user, send_to_users
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,6 +105,31 @@ def test_a_signed_in_user_gets_hello_events_sent_after_commit_and_pong():
 
         await socket.send_json_to({"event": "ping"})
         assert await socket.receive_json_from(timeout=5) == {"event": "pong", "payload": {}}
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def _send_many_after_commit(events: list[tuple[int, str, dict]]) -> None:
+    with transaction.atomic():
+        send_to_users(events)
+
+
+def test_many_events_at_once_reach_each_user_in_order():
+    anna, kenji = UserFactory(), UserFactory()
+    cookie = _session_cookie(anna)
+
+    async def scenario() -> None:
+        socket = _socket(ORIGIN, cookie)
+        connected, _ = await socket.connect(timeout=5)
+        assert connected
+        await socket.receive_json_from(timeout=5)  # hello
+
+        events = [(anna.pk, "team.failed", {"n": 1}), (kenji.pk, "team.failed", {"n": 2}), (anna.pk, "x", {"n": 3})]
+        await sync_to_async(_send_many_after_commit)(events)
+        assert await socket.receive_json_from(timeout=5) == {"event": "team.failed", "payload": {"n": 1}}
+        assert await socket.receive_json_from(timeout=5) == {"event": "x", "payload": {"n": 3}}
+        assert await socket.receive_nothing(timeout=0.3)
         await socket.disconnect()
 
     run(scenario)

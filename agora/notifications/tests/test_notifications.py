@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def test_notify_creates_and_pushes_after_commit(django_capture_on_commit_callbacks: Any, monkeypatch: Any) -> None:
     pushed: list[tuple[int, str, dict[str, Any]]] = []
-    monkeypatch.setattr(services, "send_to_user", lambda uid, event, payload: pushed.append((uid, event, payload)))
+    monkeypatch.setattr(services, "send_to_users", lambda events: pushed.extend(events))
     user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         item = services.notify(user, "order.paid", title="Your order is paid", url="/orders/1/", email=True)
@@ -137,3 +137,46 @@ def test_a_repeated_notification_is_not_emailed_twice(django_capture_on_commit_c
         services.notify(user, "order.shipped", title="Shipped", email=True, dedupe_key="order-event:1")
     assert len(mail.outbox) == 2
     assert Notification.objects.count() == 1
+
+
+def test_notify_many_in_a_few_queries_whatever_their_number(
+    django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pushed: list[tuple[int, str, dict[str, Any]]] = []
+    monkeypatch.setattr(services, "send_to_users", lambda events: pushed.extend(events))
+
+    def send(count: int) -> int:
+        people = [UserFactory() for _ in range(count)]
+        notices = [services.Notice(p, "team_failed", title="Team failed", email=True, dedupe_key="t:1") for p in people]
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            sent = services.notify_many(notices)
+        assert all(item is not None and item.pk for item in sent)
+        return len(queries)
+
+    assert send(2) == send(12)
+    assert Notification.objects.filter(kind="team_failed").count() == 14
+    assert len(mail.outbox) == 14 and len(pushed) == 14
+    assert all(payload["unread"] == 1 for _uid, _event, payload in pushed)
+
+
+def test_notify_many_skips_like_notify_and_collapses_repeats() -> None:
+    ann, ben = UserFactory(), UserFactory()
+    closed = UserFactory(is_active=False)
+    earlier = services.notify(ann, "social.like", title="ben liked", dedupe_key="like:1")
+    assert earlier is not None
+    sent = services.notify_many(
+        [
+            services.Notice(ann, "social.like", title="ben and cat liked", dedupe_key="like:1"),
+            services.Notice(ben, "social.like", title="own", actor=ben),
+            services.Notice(closed, "social.like", title="closed"),
+            services.Notice(ben, "social.like", title="dan liked", dedupe_key="like:2"),
+            services.Notice(ben, "social.like", title="dan and eve liked", dedupe_key="like:2"),
+        ]
+    )
+    assert sent[0] is not None and sent[0].pk == earlier.pk and sent[1] is None and sent[2] is None
+    assert sent[3] is sent[4]
+    assert Notification.objects.get(pk=earlier.pk).title == "ben and cat liked"
+    assert list(Notification.objects.filter(recipient=ben).values_list("title", flat=True)) == ["dan and eve liked"]

@@ -38,8 +38,8 @@ def closed():
     """The (order number, status) of every order_closed_unpaid sent."""
     seen: list[tuple[str, str]] = []
 
-    def receiver(sender, order, status, **kwargs):
-        seen.append((order.number, status))
+    def receiver(sender, orders, status, **kwargs):
+        seen.extend((order.number, status) for order in orders)
 
     order_closed_unpaid.connect(receiver, dispatch_uid="test_direct_checkout")
     yield seen
@@ -224,3 +224,20 @@ def test_cart_checkout_still_captures_and_counts():
     assert checkout.authorise_only is False and checkout.purpose == ""
     assert checkout.orders.get().status == OrderStatus.PAID
     assert selectors.bought_order_count(user) == 1
+
+
+def test_cancel_placed_orders_closes_many_at_once_and_voids_each_once(closed, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = [authorised_order() for _ in range(3)]
+    ids = [order.pk for order, _variant in placed]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_placed_orders([*ids, ids[0]], note="The team did not fill in time") == sorted(ids)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_placed_orders(ids, note="again") == []
+    assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.CANCELLED}
+    assert all(stock(variant) == 5 for _order, variant in placed)
+    assert sorted(closed) == sorted((order.number, OrderStatus.CANCELLED) for order, _variant in placed)
+    for payment in Payment.objects.all():
+        assert payment.status == PaymentStatus.VOIDED
+        assert payment.events.filter(status=PaymentStatus.VOIDED).count() == 1
+    assert services.cancel_placed_orders([], note="nothing") == []
