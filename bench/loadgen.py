@@ -174,11 +174,15 @@ class Connection:
                 await self.writer.wait_closed()
         self.reader = self.writer = None
 
-    async def request(self, target: Target, path: str) -> tuple[int, int]:
-        """Sends one request and reads the whole response; returns (status, body length)."""
+    async def open(self) -> None:
+        """Connects now rather than at the first request (a no-op when open)."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
+
+    async def request(self, target: Target, path: str) -> tuple[int, int]:
+        """Sends one request and reads the whole response; returns (status, body length)."""
+        await self.open()
+        assert self.reader is not None and self.writer is not None
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal goes in brackets
         head = [f"{target.method} {path} HTTP/1.1", f"Host: {host}:{self.port}", "User-Agent: agora-bench"]
         head += [f"{k}: {v}" for k, v in target.headers]

@@ -46,6 +46,7 @@ SIZES = (
 )
 MAX_DEALS = 100  # teams are spread over this many deals (one product each): no single hot deal or variant row
 CHUNK = 2_000  # teams written per bulk round
+ANALYZE_AFTER_CHUNKS = {0, 1, 3, 7, 15, 31, 63, 127, 255}  # statistics refreshed as the tables double
 SWEEP_TIMEOUT = 4 * 3600  # seconds; a sweeper still running after this is a failure, not a figure
 
 
@@ -294,8 +295,14 @@ def _build(plan: dict[str, Any]) -> dict[str, Any]:
     # Team k goes to deal k % deals, led by person k // deals: nobody holds two places in one deal.
     slots = [(templates[k % deals], leaders[k // deals]) for k in range(deals, n)]
     taken: set[str] = set()
-    for start in range(0, len(slots), CHUNK):
+    for number, start in enumerate(range(0, len(slots), CHUNK)):
         _write_chunk(slots[start : start + CHUNK], taken)
+        if connection.vendor == "postgresql" and number in ANALYZE_AFTER_CHUNKS:
+            # The tables grow from a few rows to 100,000s: without fresh statistics, and a fresh session for the
+            # foreign-key checks' cached plans (made when the tables were tiny), each commit scans them whole.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            connection.close()
     # What the checkouts would have taken: the variants' stock and the deals' units.
     copies = {t.deal_id: 0 for t in templates}
     for template, _leader in slots:

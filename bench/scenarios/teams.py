@@ -5,8 +5,8 @@ its 3 free places; and the same burst against ``/healthz``, the framework's ceil
 Like flash_sale this scenario has its own load shape (``run``): per round a fresh product gets a group deal
 (teams of ``BENCH_TEAM_PLACES`` + 1, which complete when full) and ``BENCH_TEAM_TEAMS`` leaders start one team
 each through ``groupbuy.services.start_team`` (in-process, sandbox card). Every joiner then holds one keep-alive
-connection, opened and warmed beforehand, and all send their one join when a gate opens; the attempts on one
-team are sent next to each other, so both server workers race for the same seats. Each gets 201 (joined,
+connection, opened beforehand (once the server is idle), and all send their one join when a gate opens; the
+attempts on one team are sent next to each other, so both server workers race for the same seats. Each gets 201 (joined,
 payment authorised) or 409 (``team_closed``: full). After each round the database is checked: no team over
 its maximum (``seats_taken`` and holding members <= ``max_members``, seats = holding members), every accepted
 member holds exactly one authorised or captured payment, a refused attempt left no authorised payment and no
@@ -37,7 +37,9 @@ PRICE = "20.00"
 GROUP_PRICE = "15.00"
 CARD = "sandbox_card"
 ADDRESS = {"name": "Team Buyer", "line1": "1 Team Street", "city": "Riga", "postcode": "LV-1010", "country": "LV"}
-CONNECT_AT_ONCE = 100  # connections opened together while warming up (uvicorn drops idle ones after 5 s)
+CONNECT_AT_ONCE = 100  # connections opened together before a burst
+SETTLED_MS = 50.0  # a server answering /healthz this fast three times in a row has finished the previous burst
+SETTLE_TIMEOUT = 120.0
 MIN_TIMEOUT = 600.0  # seconds: 2,000 joins queue behind each other on 2 cores; a slow answer is a figure, not an error
 
 
@@ -280,24 +282,42 @@ def _check_round(plan: dict[str, Any], prepared: dict[str, Any], accepted: list[
 
 
 # --- load ---------------------------------------------------------------------------------------------------
+async def _settle(host: str, port: int, probe: Target, timeout: float) -> None:
+    """Until /healthz answers in under SETTLED_MS three times in a row (at most SETTLE_TIMEOUT), on a connection of
+    its own: a burst measured while the server still works through the previous one measures both."""
+    conn = Connection(host, port)
+    fast, deadline = 0, time.perf_counter() + SETTLE_TIMEOUT
+    try:
+        while fast < 3 and time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await asyncio.wait_for(conn.request(probe, "/healthz"), timeout)
+            fast = fast + 1 if (time.perf_counter() - started) * 1000 < SETTLED_MS else 0
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
 async def _burst(
     base_url: str, requests: list[Target], timeout: float, result: BurstResult, pgid: int | None, lanes: int = 0
 ) -> list[tuple[int, str]]:
-    """Opens one connection per request (warmed with a GET /healthz, a hundred at a time, so that the first ones
-    are not idle for uvicorn's 5 s keep-alive limit), then sends all requests at once. With ``lanes`` below the
-    number of requests, that many connections instead, request i on connection i % lanes, each sending its next
-    request when the previous one is answered. (status, code) per request, status 0 when the request failed."""
+    """Waits until the server is idle (the previous burst's work done), opens one connection per request (a
+    hundred at a time, no request sent: uvicorn closes a connection idle for 5 s after a response, and a burst
+    must not meet closed connections), then sends all requests at once. With ``lanes`` below the number of
+    requests, that many connections instead, request i on connection i % lanes, each sending its next request
+    when the previous one is answered. (status, code) per request, status 0 when the request failed."""
     from bench import cpu
 
     host, port = check_loopback(base_url)
     width = lanes if 0 < lanes < len(requests) else len(requests)
     conns = [Connection(host, port) for _ in range(width)]
-    warm = Target("/healthz", ["/healthz"])
+    probe = Target("/healthz", ["/healthz"])
     answers: list[tuple[int, str]] = [(0, "")] * len(requests)
     try:
+        await _settle(host, port, probe, timeout)
+        # Opened, not warmed with a request: uvicorn starts its 5 s keep-alive clock only after a response, so a
+        # connection that has not sent anything yet stays open however long the others take to connect.
         for start in range(0, len(conns), CONNECT_AT_ONCE):
-            batch = conns[start : start + CONNECT_AT_ONCE]
-            await asyncio.gather(*(asyncio.wait_for(c.request(warm, "/healthz"), timeout) for c in batch))
+            await asyncio.gather(*(asyncio.wait_for(c.open(), timeout) for c in conns[start : start + CONNECT_AT_ONCE]))
         gate = asyncio.Event()
 
         async def lane(first: int, conn: Connection) -> None:
