@@ -43,3 +43,9 @@ class NewCustomersOnly(Conflict):
 
 class DealForbidden(PermissionDenied):
     code = "deal_forbidden"
+
+
+class TeamOrderCharging(Conflict):
+    """The member's team is complete and their order is being charged: it cannot be cancelled until it is paid."""
+
+    code = "team_order_charging"

@@ -14,12 +14,15 @@ from agora.payments.signals import payment_status_changed
 
 
 @receiver(order_closed_unpaid, dispatch_uid="groupbuy.release_member")
-def release_member(sender: type[Order], orders: list[Order], status: str = "", **kwargs: Any) -> None:
+def release_member(
+    sender: type[Order], orders: list[Order], status: str = "", role: str = "system", **kwargs: Any
+) -> None:
     # Inside the transaction that cancels or expires the orders: the seats and the deals' units come back with
-    # their stock, or not at all.
+    # their stock, or not at all. A buyer or staff cancelling a member's order that its complete team is charging
+    # is refused (TeamOrderCharging rolls the cancel back).
     from agora.groupbuy.services import release_members_for_orders
 
-    release_members_for_orders(orders=orders, status=status)
+    release_members_for_orders(orders=orders, status=status, by_system=role == "system")
 
 
 @receiver(payment_status_changed, dispatch_uid="groupbuy.confirm_member")

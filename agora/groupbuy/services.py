@@ -49,6 +49,7 @@ from agora.groupbuy.errors import (
     LimitReached,
     NewCustomersOnly,
     TeamClosed,
+    TeamOrderCharging,
 )
 from agora.groupbuy.models import (
     HOLDING,
@@ -938,10 +939,14 @@ def member_ids_for_payment(payment: Payment) -> list[int]:
 
 
 # --- a member leaves (the order closed unpaid) ---------------------------------------------
-def release_members_for_orders(*, orders: Sequence[Order], status: str = "") -> int:
+def release_members_for_orders(*, orders: Sequence[Order], status: str = "", by_system: bool = True) -> int:
     """Orders closed unpaid (declined, cancelled by the buyer, expired, the team failed): their members leave
     their teams, the seats and the deals' units come back; a starting team whose leader leaves is cancelled. Runs
-    inside the orders' transaction (``order_closed_unpaid``). Returns how many members left."""
+    inside the orders' transaction (``order_closed_unpaid``). Returns how many members left.
+
+    A buyer or the shop's staff (``by_system=False``) cannot cancel the order of a member whose team succeeded
+    and is being charged (TeamOrderCharging, which rolls the cancel back): the team's price was promised for
+    its members; once the order is paid, it can be cancelled or refunded like any other."""
     found = list(
         TeamMember.objects.filter(order_id__in=[o.pk for o in orders], status__in=HOLDING).values_list("pk", "team_id")
     )
@@ -957,6 +962,16 @@ def release_members_for_orders(*, orders: Sequence[Order], status: str = "") -> 
     )
     if not members:
         return 0
+    if not by_system:
+        for member in members:
+            if member.status in (M.AUTHORISED, M.CAPTURING) and teams[member.team_id].status == T.SUCCEEDED:
+                raise TeamOrderCharging(
+                    _(
+                        "Team %(code)s is complete and your order is being charged at the team price. Once it is "
+                        "paid (in a moment) you can cancel it or ask for a refund."
+                    )
+                    % {"code": teams[member.team_id].code}
+                )
     now = timezone.now()
     reason = _("The order was not paid in time.") if status == OrderStatus.EXPIRED else _("The order was cancelled.")
     TeamMember.objects.filter(pk__in=[m.pk for m in members]).update(

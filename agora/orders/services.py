@@ -988,7 +988,7 @@ def _after_closing_unpaid(
         for event in events:
             _after_commit_notify(event.pk)
     # Every unpaid close passes here: deals release what they hold for the orders, in the same transaction.
-    order_closed_unpaid.send(sender=Order, orders=list(closed), status=to_status)
+    order_closed_unpaid.send(sender=Order, orders=list(closed), status=to_status, role=role)
 
 
 # --- notifications --------------------------------------------------------------------

@@ -422,6 +422,74 @@ def test_an_event_sent_by_another_process_reaches_the_socket_through_redis(serve
         assert json.loads(sock.recv(timeout=10)) == {"event": "smoke.test", "payload": {"n": 1}}
 
 
+TEAM_SETUP = """
+import json
+
+from agora.accounts.models import User
+from agora.core.errors import DomainError
+from agora.groupbuy import services
+from agora.groupbuy.models import GroupDeal, Team
+from agora.orders.demo import ADDRESSES, CARD
+
+demo = User.objects.get(username="%(demo)s")
+User.objects.create_user("smoke-joiner", "smoke-joiner@example.com", "%(password)s", display_name="Smoke Joiner")
+deal = GroupDeal.objects.filter(min_members=2).order_by("pk").first()
+for number, address in enumerate(ADDRESSES):
+    try:
+        member = services.start_team(actor=demo, deal=deal, variant_id=None, address=address, payment_method=CARD)
+    except DomainError:
+        continue
+    print(Team.objects.get(pk=member.team_id).code)
+    print(json.dumps(address))
+    break
+"""
+
+
+def test_a_team_page_follows_its_team_live_over_the_websocket(browser: Browser, server: Server) -> None:
+    """The demo shopper watches their own team's page; a friend joins through the API: the notification reaches
+    the page over the websocket (not the 10 s polling fallback) and the page shows the friend and the success."""
+    password = "smoke-joiner-pass-1"
+    setup = server.manage("shell", "-c", TEAM_SETUP % {"demo": DEMO_USERNAME, "password": password})
+    code, address = setup.splitlines()[-2:]
+    context = browser.new_context(base_url=server.url, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    try:
+        page.goto("/accounts/login/")
+        page.fill("input[name=identifier]", DEMO_USERNAME)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.click("form[action='/accounts/login/'] button[type=submit]")
+        expect(page).to_have_url(server.url + "/")
+        page.goto(f"/t/{code}/")
+        expect(page.locator("[data-team-members] li")).to_have_count(1)
+        deadline = time.monotonic() + 10
+        while not any('"hello"' in f for f in frames) and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert any('"hello"' in f for f in frames), "the page opened its websocket"
+
+        api = server.url + "/api/v1"
+        token = fetch(api + "/auth/login", method="POST", data={"username": "smoke-joiner", "password": password})
+        assert token.status == 200, token.text
+        joined_at = time.monotonic()
+        joined = fetch(
+            f"{api}/teams/{code}/join",
+            method="POST",
+            data={"payment_method": "sandbox_card", "address": json.loads(address)},
+            headers={"Authorization": f"Bearer {token.json()['token']}", "Idempotency-Key": f"smoke-{code}"},
+        )
+        assert joined.status == 201, joined.text
+
+        expect(page.locator("[data-team-members] li")).to_have_count(2, timeout=6_000)
+        expect(page.locator("[data-team-members]")).to_contain_text("Smoke Joiner")
+        # Well before the first poll (10 s after the page loaded): the push did it.
+        assert time.monotonic() - joined_at < 8
+        assert any("team_joined" in f for f in frames), frames
+    finally:
+        context.close()
+
+
 # --- the API --------------------------------------------------------------------------------------
 def test_api_token_sign_in_use_and_revoke(server: Server) -> None:
     api = server.url + "/api/v1"

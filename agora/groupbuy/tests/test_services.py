@@ -26,6 +26,7 @@ from agora.groupbuy.errors import (
     LimitReached,
     NewCustomersOnly,
     TeamClosed,
+    TeamOrderCharging,
 )
 from agora.groupbuy.models import Audience, GroupDeal, MemberStatus, Team, TeamMember, TeamStatus
 from agora.groupbuy.tests.factories import (
@@ -256,6 +257,42 @@ def test_a_buyer_cancelling_their_team_order_leaves_the_team(commit: Any) -> Non
     with commit():
         again = join(team, joiner.user)
     assert again.status == M.AUTHORISED
+
+
+def test_a_member_cannot_cancel_while_their_complete_team_is_being_charged(
+    commit: Any, monkeypatch: Any, api_as: Any, balanced: None
+) -> None:
+    waiting: list[int] = []
+    monkeypatch.setattr(services, "_enqueue_settle", waiting.append)  # the settlement task has not run yet
+    deal = group_deal(min_members=2, max_members=3)
+    leader = start(deal)
+    with commit():
+        joiner = join(team_of(leader))
+    team = team_of(leader)
+    assert team.status == T.SUCCEEDED and waiting == [team.pk]
+    order = member(joiner.pk).order
+    assert order is not None and order.status == OrderStatus.PLACED
+
+    with pytest.raises(TeamOrderCharging):
+        orders.cancel_order(actor=joiner.user, order=order, reason="Changed my mind")
+    response = api_as(joiner.user).call("POST", f"orders/{order.number}/cancel", {"reason": "Changed my mind"})
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "team_order_charging"
+    assert f"Team {team.code} is complete" in response.json()["detail"]
+    # Nothing moved: the member still counts, the order still waits for its capture, the authorisation stands.
+    assert member(joiner.pk).status == M.AUTHORISED and team_of(leader).members_count == 2
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PLACED
+    assert Payment.objects.get(payer=joiner.user).status == PaymentStatus.AUTHORIZED
+
+    with commit():
+        services.settle_team(team.pk)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    # Paid, it is cancelled like any other order: refunded in full.
+    with commit():
+        orders.cancel_order(actor=joiner.user, order=order, reason="Changed my mind")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED and order.refunded_amount == order.total
 
 
 def test_who_cannot_join(commit: Any) -> None:
