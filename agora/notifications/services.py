@@ -86,7 +86,7 @@ def notify_many(notices: Sequence[Notice]) -> list[Notification | None]:
                 found.setdefault((row.recipient_id, row.dedupe_key), row)  # the newest first (default ordering)
         new: list[Notification] = []
         refreshed: dict[int, Notification] = {}
-        emailed: list[Notification] = []
+        emailed: dict[int, Notification] = {}  # by identity: new items have no id yet
         for i, notice in wanted:
             title, body, url = notice.title[:200], notice.body[:2000], notice.url[:500]
             key = (notice.recipient.pk, notice.dedupe_key)
@@ -113,8 +113,8 @@ def notify_many(notices: Sequence[Notice]) -> list[Notification | None]:
                 if notice.dedupe_key:
                     found[key] = item
             results[i] = item
-            if notice.email and notice.recipient.email and changed and item not in emailed:
-                emailed.append(item)
+            if notice.email and notice.recipient.email and changed:
+                emailed.setdefault(id(item), item)
         for item in refreshed.values():
             item.save(update_fields=["title", "body", "url", "actor", "created_at"])
         Notification.objects.bulk_create(new)
@@ -132,7 +132,7 @@ def notify_many(notices: Sequence[Notice]) -> list[Notification | None]:
             pushes.append((item.recipient_id, "notification", {**badge, "title": item.title, "url": item.url}))
         send_to_users(pushes)
         if emailed:
-            email_ids = [item.pk for item in emailed]
+            email_ids = [item.pk for item in emailed.values()]
             transaction.on_commit(lambda: tasks.email_notifications(email_ids))
     return results
 
