@@ -134,6 +134,7 @@ def test_live_poll_results_and_like_counts_and_unhiding_a_comment(page: Page, mo
     # Pushes from this thread (Playwright's event loop runs in it) are what the test dispatches itself.
     monkeypatch.setattr(services, "send_to_user", lambda *args: None)
     monkeypatch.setattr(notifications, "send_to_user", lambda *args: None)
+    monkeypatch.setattr(notifications, "send_to_users", lambda *args: None)
 
     anna: Any = UserFactory(username="anna", display_name="Anna")
     ben: Any = UserFactory(username="ben", display_name="Ben")
