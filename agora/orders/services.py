@@ -38,6 +38,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries as all_countries
+from kombu.exceptions import KombuError
 
 from agora.accounts.models import User
 from agora.catalog.models import Variant
@@ -825,7 +826,14 @@ def _enqueue_voids(payment_ids: Sequence[int]) -> None:
     from agora.orders import tasks
 
     for start in range(0, len(payment_ids), VOID_BATCH):
-        tasks.void_unclaimed_payments.delay(list(payment_ids[start : start + VOID_BATCH]))
+        batch = list(payment_ids[start : start + VOID_BATCH])
+        try:
+            tasks.void_unclaimed_payments.delay(batch)
+        except (OSError, KombuError):
+            # The broker is away: nothing else would ever release these authorisations (their orders are closed),
+            # so they are voided here and now (each void is idempotent).
+            logger.warning("orders: could not enqueue voids, voiding %s payments in-process", len(batch), exc_info=True)
+            void_unclaimed_payments(batch)
 
 
 def refund_unclaimed(payment_id: int) -> None:

@@ -241,3 +241,20 @@ def test_cancel_placed_orders_closes_many_at_once_and_voids_each_once(closed, dj
         assert payment.status == PaymentStatus.VOIDED
         assert payment.events.filter(status=PaymentStatus.VOIDED).count() == 1
     assert services.cancel_placed_orders([], note="nothing") == []
+
+
+def test_voids_happen_in_process_when_the_broker_is_away(monkeypatch, django_capture_on_commit_callbacks):
+    from agora.orders import tasks
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order, _variant = authorised_order()
+
+    def broker_away(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(tasks.void_unclaimed_payments, "delay", broker_away)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.cancel_placed_orders([order.pk], note="The team did not fill in time") == [order.pk]
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.VOIDED
+    assert payment.events.filter(status=PaymentStatus.VOIDED).count() == 1
