@@ -188,6 +188,7 @@ def refund_unclaimed_payment(payment_id: int) -> None:
 
 @shared_task(name="orders.void_unclaimed_payment", autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def void_unclaimed_payment(payment_id: int) -> None:
+    # Nothing enqueues it any more (voids go by ``void_unclaimed_payments``); kept for messages queued before.
     from agora.orders.services import void_unclaimed
 
     void_unclaimed(payment_id)

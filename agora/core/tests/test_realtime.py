@@ -50,6 +50,15 @@ def _socket(*headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, "/ws/events/", headers=[(b"host", b"testserver"), *headers])
 
 
+async def _listening(cookie: tuple[bytes, bytes]) -> WebsocketCommunicator:
+    """A socket of the signed-in user, connected and past its hello."""
+    socket = _socket(ORIGIN, cookie)
+    connected, _ = await socket.connect(timeout=5)
+    assert connected
+    await socket.receive_json_from(timeout=5)  # hello
+    return socket
+
+
 def _send_after_commit(user_id: int, event: str, payload: dict) -> None:
     with transaction.atomic():
         send_to_user(user_id, event, payload)
@@ -120,10 +129,7 @@ def test_many_events_at_once_reach_each_user_in_order():
     cookie = _session_cookie(anna)
 
     async def scenario() -> None:
-        socket = _socket(ORIGIN, cookie)
-        connected, _ = await socket.connect(timeout=5)
-        assert connected
-        await socket.receive_json_from(timeout=5)  # hello
+        socket = await _listening(cookie)
 
         events = [(anna.pk, "team.failed", {"n": 1}), (kenji.pk, "team.failed", {"n": 2}), (anna.pk, "x", {"n": 3})]
         await sync_to_async(_send_many_after_commit)(events)
@@ -140,10 +146,7 @@ def test_events_of_a_rolled_back_transaction_and_of_other_users_are_not_delivere
     cookie = _session_cookie(anna)
 
     async def scenario() -> None:
-        socket = _socket(ORIGIN, cookie)
-        connected, _ = await socket.connect(timeout=5)
-        assert connected
-        await socket.receive_json_from(timeout=5)  # hello
+        socket = await _listening(cookie)
 
         await sync_to_async(_send_then_roll_back)(anna.pk)
         await sync_to_async(_send_after_commit)(kenji.pk, "order.paid", {"order": 2})
@@ -179,9 +182,7 @@ def test_unknown_messages_from_the_browser_are_ignored():
     cookie = _session_cookie(UserFactory())
 
     async def scenario() -> None:
-        socket = _socket(ORIGIN, cookie)
-        assert (await socket.connect(timeout=5))[0]
-        await socket.receive_json_from(timeout=5)
+        socket = await _listening(cookie)
 
         await socket.send_json_to({"event": "subscribe", "payload": {"user": 1}})
         await socket.send_json_to(["not", "an", "object"])
